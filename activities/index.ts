@@ -1,0 +1,12 @@
+import { createEmailActivities, type EmailDeps } from './email';
+
+export type ActivityDeps = EmailDeps;
+
+/** Every activity the worker registers, built from its dependencies (no globals). */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createEmailActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import type { Client } from '@temporalio/client';
+import { isDatabaseReachable, type Database } from '../db/database';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import { readMailbox } from '../platform/mail-catcher';
+import { jobsRouter } from './jobs';
+import { HttpProblem, sendProblem } from './problem';
+import { correlationId as correlationIdSchema } from './schemas';
+import { asUnavailableProblem } from './temporal-errors';
+import { welcomeEmailsRouter } from './welcome-emails';
+
+export interface AppDeps {
+  config: Config;
+  client: Client;
+  db: Database;
+  logger: Logger;
+  /** Serve GET /dev/mailbox from this folder (only when the local mail catcher is in use). */
+  mailboxDir?: string;
+}
+
+const BODY_LIMIT = '16kb';
+const READINESS_TIMEOUT_MS = 1_000;
+
+/** The Express app, without listening: entry points and tests decide where it runs. */
+export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  // Correlation ID first, so every later answer (errors included) carries it.
+  app.use((req, res, next) => {
+    const given = req.get('X-Correlation-Id');
+    res.locals.correlationId = given ?? randomUUID();
+    res.set('X-Correlation-Id', res.locals.correlationId);
+    const started = process.hrtime.bigint();
+    res.on('finish', () =>
+      logger.info(
+        { correlationId: res.locals.correlationId, method: req.method, path: req.originalUrl, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        'request',
+      ),
+    );
+    if (given !== undefined && !correlationIdSchema.safeParse(given).success) {
+      res.locals.correlationId = randomUUID();
+      res.set('X-Correlation-Id', res.locals.correlationId);
+      return next(new HttpProblem(400, 'invalid-header', 'Invalid X-Correlation-Id header', 'X-Correlation-Id must be 1-128 characters: letters, digits, ".", "_", ":" or "-".', {
+        errors: [{ pointer: 'X-Correlation-Id', detail: 'invalid format' }],
+      }));
+    }
+    next();
+  });
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
+
+  const requireJson: RequestHandler = (req, _res, next) => {
+    if (!req.is('application/json')) {
+      return next(new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', `Send the body as application/json (got ${req.get('Content-Type') ?? 'no Content-Type'}).`));
+    }
+    next();
+  };
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const [temporal, database] = await Promise.all([
+      client
+        .withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}))
+        .then(() => 'ok', () => 'unreachable'),
+      isDatabaseReachable(db).then((ok) => (ok ? 'ok' : 'unreachable')),
+    ]);
+    const ready = temporal === 'ok' && database === 'ok';
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { temporal, database } });
+  });
+
+  app.use(welcomeEmailsRouter(client, config, requireJson));
+  app.use(jobsRouter(client, config.temporal));
+
+  if (mailboxDir) {
+    app.get('/dev/mailbox', async (_req, res) => {
+      res.json({ messages: await readMailbox(mailboxDir) });
+    });
+  }
+
+  app.use((req, _res, next) => next(new HttpProblem(404, 'not-found', 'Not Found', `No route for ${req.method} ${req.path}.`)));
+
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    const problem = toProblem(asUnavailableProblem(err));
+    if (problem.status >= 500 && problem.status !== 503) {
+      logger.error({ err, correlationId: res.locals.correlationId }, 'unhandled error');
+    }
+    if (problem.status === 503) res.set('Retry-After', String(problem.extra.retryAfterSeconds ?? 5));
+    sendProblem(res, problem, req.originalUrl);
+  };
+  app.use(onError);
+  return app;
+}
+
+/** Body-parser errors carry a `type`; map each to the status a client can act on. */
+function toProblem(err: unknown): HttpProblem {
+  if (err instanceof HttpProblem) return err;
+  const e = err as { type?: string; status?: number; message?: string };
+  switch (e.type) {
+    case 'entity.parse.failed':
+      return new HttpProblem(400, 'malformed-json', 'Malformed JSON', `The body is not valid JSON: ${e.message}`);
+    case 'entity.too.large':
+      return new HttpProblem(413, 'body-too-large', 'Content Too Large', `The body is larger than ${BODY_LIMIT}.`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', e.message);
+  }
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+    return new HttpProblem(e.status, 'bad-request', 'Bad Request', e.message);
+  }
+  return new HttpProblem(500, 'internal-error', 'Internal Server Error', 'Something went wrong on our side; it has been logged.');
+}

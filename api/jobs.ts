@@ -1,0 +1,75 @@
+import { Router } from 'express';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Config } from '../platform/config';
+import { webUiLink } from '../platform/temporal';
+import { CorrelationIdKey, progressQuery } from '../workflows/definitions';
+import { HttpProblem } from './problem';
+
+/** How long a status read waits for a worker to answer the progress query. */
+const PROGRESS_QUERY_TIMEOUT_MS = 1_000;
+
+export const jobStatusUrl = (jobId: string) => `/v1/jobs/${encodeURIComponent(jobId)}`;
+
+export interface JobView {
+  jobId: string;
+  type: string;
+  status: string;
+  /** What the workflow is doing now; null once closed, or when no worker answered in time. */
+  step: string | null;
+  result: unknown;
+  failure: { message: string } | null;
+  correlationId: string | null;
+  startedAt: string;
+  closedAt: string | null;
+  statusUrl: string;
+  webUiUrl: string | null;
+}
+
+/** A job is a workflow execution; its ID is the workflow ID. Throws 404 for an unknown job. */
+export async function readJob(client: Client, temporal: Config['temporal'], jobId: string): Promise<JobView> {
+  const handle = client.workflow.getHandle(jobId);
+  const description = await client
+    .withDeadline(Date.now() + temporal.rpcTimeoutMs, () => handle.describe())
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, 'job-not-found', 'No such job', `There is no job '${jobId}'.`);
+      throw err;
+    });
+  const status = description.status.name;
+  let step: string | null = null;
+  let result: unknown = null;
+  let failure: JobView['failure'] = null;
+  if (status === 'RUNNING') {
+    step = await client
+      .withDeadline(Date.now() + PROGRESS_QUERY_TIMEOUT_MS, () => handle.query(progressQuery))
+      .then((p) => p.step)
+      .catch(() => null); // no worker polling right now: the job waits, its step is unknown
+  } else {
+    try {
+      result = await client.withDeadline(Date.now() + temporal.rpcTimeoutMs, () => handle.result());
+    } catch (err) {
+      const cause = (err as { cause?: Error }).cause;
+      failure = { message: cause?.message || (err as Error).message };
+    }
+  }
+  return {
+    jobId,
+    type: description.type,
+    status,
+    step,
+    result,
+    failure,
+    correlationId: description.typedSearchAttributes.get(CorrelationIdKey) ?? null,
+    startedAt: description.startTime.toISOString(),
+    closedAt: description.closeTime?.toISOString() ?? null,
+    statusUrl: jobStatusUrl(jobId),
+    webUiUrl: webUiLink(temporal, jobId, description.runId) ?? null,
+  };
+}
+
+export function jobsRouter(client: Client, temporal: Config['temporal']): Router {
+  const router = Router();
+  router.get('/v1/jobs/:jobId', async (req, res) => {
+    res.json(await readJob(client, temporal, req.params.jobId));
+  });
+  return router;
+}

@@ -1,0 +1,23 @@
+/** `npm run api`: the HTTP API role alone, for scaling out. Needs TEMPORAL_ADDRESS or a running `npm start`. */
+import { openDatabase } from '../db/database';
+import { loadConfigOrExit } from '../platform/config';
+import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
+import { createLogger } from '../platform/logger';
+import { createTemporalClient } from '../platform/temporal';
+import { startApiServer } from './server';
+
+async function main() {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.logLevel, 'conveyor-api');
+  const db = await openDatabase(config.databaseFile);
+  const client = createTemporalClient(config.temporal);
+  const api = await startApiServer({ config, client, db, logger, mailboxDir: config.mail.useMailCatcher ? config.mailboxDir : undefined });
+  logger.info({ url: api.url, temporal: config.temporal.address }, 'API listening');
+  stopOnSignal(logger, async () => {
+    await api.close();
+    await client.connection.close();
+    await db.destroy();
+  });
+}
+
+main().catch(exitOnStartupError);

@@ -1,0 +1,129 @@
+import path from 'node:path';
+import ms from 'ms';
+import { z } from 'zod';
+
+/**
+ * Every setting Conveyor reads, parsed once from the environment.
+ * A bad value stops start-up with a message that names the variable.
+ */
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+
+/** A human duration such as '3 days', '15m' or '2s', kept in milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      const millis = ms(text as ms.StringValue) as number | undefined;
+      if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
+        ctx.addIssue({ code: 'custom', message: `expected a positive duration such as '3 days' or '2s', got '${text}'` });
+        return z.NEVER;
+      }
+      return millis;
+    });
+
+const flag = z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1');
+
+const envSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port(3000),
+  CONVEYOR_DATA_DIR: z.string().min(1).default('.data'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, "expected host:port, e.g. 'temporal.example.com:7233'")
+    .optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('conveyor'),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: flag,
+  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_DEV_SERVER_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_UI_URL: z.url().optional(),
+  TEMPORAL_RPC_TIMEOUT: duration('3s'),
+
+  SMTP_URL: z
+    .url()
+    .refine((u) => /^smtps?:\/\//.test(u), "expected an smtp:// or smtps:// URL")
+    .optional(),
+  MAIL_CATCHER_PORT: port(1025),
+  MAIL_FROM: z.string().min(3).default('Conveyor <hello@conveyor.localhost>'),
+
+  WELCOME_FOLLOW_UP_DELAY: duration('3 days'),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  // Empty strings count as unset, as they do in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name}=${JSON.stringify(present[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
+    throw new ConfigError('Invalid configuration:\n  TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together');
+  }
+  const dataDir = path.resolve(e.CONVEYOR_DATA_DIR);
+  const embedded = e.TEMPORAL_ADDRESS === undefined;
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    logLevel: e.LOG_LEVEL,
+    databaseFile: path.join(dataDir, 'conveyor.sqlite'),
+    mailboxDir: path.join(dataDir, 'mailbox'),
+    temporal: {
+      /** No TEMPORAL_ADDRESS: `npm start` runs its own dev server. */
+      embedded,
+      address: e.TEMPORAL_ADDRESS ?? `${e.HOST}:${e.TEMPORAL_DEV_SERVER_PORT}`,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS || e.TEMPORAL_API_KEY !== undefined || e.TEMPORAL_TLS_CERT_PATH !== undefined,
+      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
+      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+      devServerPort: e.TEMPORAL_DEV_SERVER_PORT,
+      devServerDbFile: path.join(dataDir, 'temporal.sqlite'),
+      uiPort: e.TEMPORAL_UI_PORT,
+      uiUrl: e.TEMPORAL_UI_URL ?? (embedded ? `http://${e.HOST}:${e.TEMPORAL_UI_PORT}` : undefined),
+      rpcTimeoutMs: e.TEMPORAL_RPC_TIMEOUT,
+    },
+    mail: {
+      /** No SMTP_URL: mail goes to the local mail catcher that `npm start` runs. */
+      useMailCatcher: e.SMTP_URL === undefined,
+      smtpUrl: e.SMTP_URL ?? `smtp://${e.HOST}:${e.MAIL_CATCHER_PORT}`,
+      mailCatcherPort: e.MAIL_CATCHER_PORT,
+      from: e.MAIL_FROM,
+    },
+    welcomeFollowUpDelayMs: e.WELCOME_FOLLOW_UP_DELAY,
+  };
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+/** For entry points: parse the config or print the readable error and exit. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

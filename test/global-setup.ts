@@ -1,0 +1,38 @@
+/**
+ * Once per `npm test`: install the pinned Temporal binaries if missing, bundle the workflow code
+ * (seconds of webpack, so never per test file), and start one in-memory Temporal dev server that
+ * the integration tests share (each test file uses its own task queue and IDs).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { startDevServer } from '../platform/dev-server';
+import {
+  ensureTemporalBinaries,
+  requireBinary,
+  TEMPORAL_CLI,
+  TEMPORAL_TEST_SERVER,
+} from '../platform/temporal-binaries';
+import { freePort } from './support/ports';
+
+export default async function globalSetup(): Promise<void> {
+  ensureTemporalBinaries([TEMPORAL_CLI, TEMPORAL_TEST_SERVER]);
+
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    logger: new DefaultLogger('WARN'),
+  });
+  const bundleFile = path.resolve(__dirname, '..', '.cache', 'test', 'workflow-bundle.js');
+  fs.mkdirSync(path.dirname(bundleFile), { recursive: true });
+  fs.writeFileSync(bundleFile, code);
+
+  const devServer = await startDevServer({
+    executable: requireBinary(TEMPORAL_CLI),
+    ip: '127.0.0.1',
+    port: await freePort(),
+  });
+  // Jest starts its test workers after global setup, so they inherit these.
+  process.env.CONVEYOR_TEST_WORKFLOW_BUNDLE = bundleFile;
+  process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS = devServer.address;
+  (globalThis as Record<string, unknown>).__conveyorDevServer = devServer;
+}

@@ -1,0 +1,116 @@
+/**
+ * What integration tests share: the dev server and workflow bundle from global setup, a config
+ * built the way production builds it, and small waiting helpers.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime, type WorkflowBundlePath } from '@temporalio/worker';
+import { createApp, type AppDeps } from '../../api/app';
+import { loadConfig, type Config, type Env } from '../../platform/config';
+import { createLogger } from '../../platform/logger';
+import { createWorker } from '../../worker/worker';
+
+/** Keep the test output to warnings; a Runtime can be installed once per process. */
+export function quietTemporalRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  } catch {
+    // already installed by an earlier test file in this jest worker
+  }
+}
+
+export const testLogger = createLogger('silent', 'test');
+
+export function workflowBundle(): WorkflowBundlePath {
+  const codePath = process.env.CONVEYOR_TEST_WORKFLOW_BUNDLE;
+  if (!codePath) throw new Error('CONVEYOR_TEST_WORKFLOW_BUNDLE is unset: run the tests through jest (global setup)');
+  return { codePath };
+}
+
+/** A short unique tag, so test files sharing one dev server never see each other's workflows. */
+export const uniqueTag = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+export function tempDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `conveyor-${prefix}-`));
+}
+
+/** Production's config parser, pointed at the shared dev server and a fresh data dir and task queue. */
+export function testConfig(env: Env = {}): Config {
+  const address = process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('CONVEYOR_TEST_TEMPORAL_ADDRESS is unset: run the tests through jest (global setup)');
+  return loadConfig({
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_TASK_QUEUE: uniqueTag('tq'),
+    CONVEYOR_DATA_DIR: tempDir('data'),
+    LOG_LEVEL: 'silent',
+    ...env,
+  } as NodeJS.ProcessEnv);
+}
+
+export async function connectClient(config: Config): Promise<Client> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** The real Express app on an ephemeral loopback port. */
+export async function startTestApi(deps: Omit<AppDeps, 'logger'>): Promise<{ url: string; close(): Promise<void> }> {
+  const app = createApp({ ...deps, logger: testLogger });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Poll until `check` returns a value that is not undefined, or fail with `what`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(100);
+  }
+}
+
+/** A response body as JSON, untyped: tests assert on its shape. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const json = (res: Response): Promise<any> => res.json();
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+/** A real Conveyor worker (production's createWorker) on the test bundle; stop() drains it. */
+export async function startTestWorker(deps: Omit<Parameters<typeof createWorker>[0], 'workflowBundle'>) {
+  const worker = await createWorker({ ...deps, workflowBundle: workflowBundle() });
+  const running = worker.run();
+  return {
+    async stop() {
+      worker.worker.shutdown();
+      await running;
+      await worker.close();
+    },
+  };
+}

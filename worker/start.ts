@@ -1,0 +1,108 @@
+/**
+ * `npm start`: the whole of Conveyor in one process tree. Without TEMPORAL_ADDRESS it embeds a
+ * Temporal dev server (persisted under the data dir, Web UI included); without SMTP_URL it runs a
+ * local mail catcher. Then a worker and the HTTP API. SIGINT/SIGTERM stops everything in reverse.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Runtime } from '@temporalio/worker';
+import { startApiServer } from '../api/server';
+import { openDatabase } from '../db/database';
+import { loadConfigOrExit } from '../platform/config';
+import { startDevServer } from '../platform/dev-server';
+import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
+import { asTemporalLogger, createLogger } from '../platform/logger';
+import { startMailCatcher } from '../platform/mail-catcher';
+import { createTemporalClient } from '../platform/temporal';
+import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { createWorker } from './worker';
+
+async function main() {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.logLevel, 'conveyor');
+  // We handle SIGINT/SIGTERM ourselves (stopOnSignal), to stop the parts in order.
+  Runtime.install({ logger: asTemporalLogger(logger.child({ component: 'temporal' })), shutdownSignals: [] });
+  fs.mkdirSync(config.dataDir, { recursive: true });
+
+  // Everything started so far, stopped in reverse order on shutdown or on a failed start.
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    let failed: unknown;
+    for (const stop of stops.reverse()) {
+      // One part failing to stop must not leave the parts started before it running.
+      await stop().catch((err: unknown) => (failed ??= err));
+    }
+    if (failed) throw failed;
+  };
+  stopOnSignal(logger, stopAll);
+
+  try {
+    if (config.temporal.embedded) {
+      ensureTemporalBinaries([TEMPORAL_CLI], (line) => logger.info(line));
+      const logFile = path.join(config.dataDir, 'temporal.log');
+      const server = await startDevServer({
+        executable: requireBinary(TEMPORAL_CLI),
+        ip: config.host,
+        port: config.temporal.devServerPort,
+        uiPort: config.temporal.uiPort,
+        dbFile: config.temporal.devServerDbFile,
+        logFile,
+      });
+      const onUnexpectedExit = (code: number | null) => {
+        logger.fatal({ code, logFile }, 'the embedded Temporal dev server exited');
+        process.kill(process.pid, 'SIGTERM');
+      };
+      server.process.once('exit', onUnexpectedExit);
+      stops.push(async () => {
+        server.process.off('exit', onUnexpectedExit);
+        await server.stop();
+      });
+    }
+
+    const mailCatcher = config.mail.useMailCatcher
+      ? await startMailCatcher({ host: config.host, port: config.mail.mailCatcherPort, dir: config.mailboxDir })
+      : undefined;
+    if (mailCatcher) stops.push(mailCatcher.close);
+
+    const db = await openDatabase(config.databaseFile);
+    stops.push(() => db.destroy());
+
+    const worker = await createWorker({ config, db });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.worker.shutdown();
+      await running; // drains: in-flight tasks finish or hit shutdownGraceTime
+      await worker.close();
+    });
+    running.catch((err: unknown) => {
+      logger.fatal({ err }, 'worker failed');
+      process.kill(process.pid, 'SIGTERM');
+    });
+
+    const client = createTemporalClient(config.temporal);
+    stops.push(() => client.connection.close());
+    const api = await startApiServer({ config, client, db, logger, mailboxDir: mailCatcher ? config.mailboxDir : undefined });
+    stops.push(api.close);
+
+    console.log(
+      [
+        '',
+        'Conveyor is running.',
+        `  API            ${api.url}   (try: curl ${api.url}/readyz)`,
+        `  Temporal       ${config.temporal.address}  namespace '${config.temporal.namespace}', task queue '${config.temporal.taskQueue}'`,
+        `  Web UI         ${config.temporal.uiUrl ?? '(set TEMPORAL_UI_URL to link runs to your Web UI)'}`,
+        mailCatcher
+          ? `  Sent mail      ${api.url}/dev/mailbox   (SMTP catcher on ${config.host}:${mailCatcher.port}, files in ${config.mailboxDir})`
+          : `  Sent mail      via ${config.mail.smtpUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
+        `  Data           ${config.dataDir}`,
+        'Press Ctrl-C to stop.',
+        '',
+      ].join('\n'),
+    );
+  } catch (err) {
+    await stopAll().catch(() => undefined);
+    exitOnStartupError(err);
+  }
+}
+
+void main();

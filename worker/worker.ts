@@ -1,0 +1,44 @@
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import nodemailer from 'nodemailer';
+import { createActivities, type Activities } from '../activities';
+import type { Database } from '../db/database';
+import type { Config } from '../platform/config';
+import { connectionOptions } from '../platform/temporal';
+
+export interface WorkerDeps {
+  config: Config;
+  db: Database;
+  /** A pre-built bundle (tests build one per run); otherwise the worker bundles workflows/ at start. */
+  workflowBundle?: WorkflowBundleOption;
+  /** Wrap or replace the activities (tests count which worker ran what). */
+  activities?: Activities;
+  identity?: string;
+}
+
+/**
+ * A worker polls the task queue and runs both workflows and activities. Several of them on the
+ * same queue are competing consumers: each task goes to exactly one.
+ */
+export async function createWorker({ config, db, workflowBundle, activities, identity }: WorkerDeps) {
+  const connection = await NativeConnection.connect(connectionOptions(config.temporal));
+  const mailer = nodemailer.createTransport(config.mail.smtpUrl);
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: activities ?? createActivities({ db, mailer, from: config.mail.from }),
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(identity ? { identity } : {}),
+    // On shutdown, running activities get this long to finish before they are cancelled.
+    shutdownGraceTime: '10 seconds',
+  });
+  return {
+    worker,
+    /** Resolves when the worker has drained after shutdown(); rejects on a fatal worker error. */
+    run: () => worker.run(),
+    async close() {
+      mailer.close();
+      await connection.close();
+    },
+  };
+}

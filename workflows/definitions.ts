@@ -1,0 +1,43 @@
+/**
+ * What callers (the API, tests, other workflows) share with the workflows: names, signals,
+ * queries, search-attribute keys and input/output types. Imports nothing with I/O, so both the
+ * workflow bundle and ordinary Node code can use it.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+
+// Search attributes: registered on the embedded dev server at start, Keyword type.
+// Never put PII (emails, names) in them: they are indexed and never encrypted.
+export const CorrelationIdKey = defineSearchAttributeKey('CorrelationId', SearchAttributeType.KEYWORD);
+export const CustomerIdKey = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
+export const OrderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
+export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
+export const searchAttributeKeys = [CorrelationIdKey, CustomerIdKey, OrderIdKey, EventTypeKey];
+
+/** Every workflow answers this query with the step it is on, for the job status endpoint. */
+export interface Progress {
+  step: string;
+}
+export const progressQuery = defineQuery<Progress>('progress');
+
+// ---- Welcome email: the task-queue pattern ----
+
+/** A user ID becomes part of a workflow ID, so it may not hold ':' '/' or spaces. */
+export const USER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export const welcomeEmailWorkflowId = (userId: string) => `welcome-email:${userId}`;
+
+export interface WelcomeEmailInput {
+  userId: string;
+  email: string;
+  name: string;
+  /** How long after the welcome email the "getting started" follow-up goes out. */
+  followUpDelayMs: number;
+}
+
+export interface WelcomeEmailResult {
+  welcomeMessageId: string;
+  followUp: { sent: true; messageId: string } | { sent: false; reason: 'unsubscribed' };
+}
+
+export const unsubscribeSignal = defineSignal('unsubscribe');
