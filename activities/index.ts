@@ -1,3 +1,4 @@
+import { createAccountActivities } from './accounts';
 import { createEmailActivities, type EmailDeps } from './email';
 
 export type ActivityDeps = EmailDeps;
@@ -6,6 +7,7 @@ export type ActivityDeps = EmailDeps;
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createEmailActivities(deps),
+    ...createAccountActivities(deps),
   };
 }
 

@@ -5,6 +5,8 @@ import { isDatabaseReachable, type Database } from '../db/database';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
 import { readMailbox } from '../platform/mail-catcher';
+import { accountsRouter } from './accounts';
+import { idempotencyKeys } from './idempotency';
 import { jobsRouter } from './jobs';
 import { HttpProblem, sendProblem } from './problem';
 import { correlationId as correlationIdSchema } from './schemas';
@@ -72,7 +74,9 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { temporal, database } });
   });
 
+  app.use(idempotencyKeys({ db, retentionMs: config.idempotencyKeyRetentionMs, logger }));
   app.use(welcomeEmailsRouter(client, config, requireJson));
+  app.use(accountsRouter(client, config, db, requireJson));
   app.use(jobsRouter(client, config.temporal));
 
   if (mailboxDir) {

@@ -9,7 +9,7 @@ import { startApiServer } from './server';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor-api');
-  const db = await openDatabase(config.databaseFile);
+  const db = await openDatabase(config.database);
   const client = createTemporalClient(config.temporal);
   const api = await startApiServer({ config, client, db, logger, mailboxDir: config.mail.useMailCatcher ? config.mailboxDir : undefined });
   logger.info({ url: api.url, temporal: config.temporal.address }, 'API listening');

@@ -1,28 +1,49 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
+import pg from 'pg';
 import { migrations } from './migrations';
 import type { DatabaseSchema } from './schema';
 
 export type Database = Kysely<DatabaseSchema>;
 
-/**
- * Open the app database and bring its schema up to date. Activities and routes only see the
- * Kysely instance, so another dialect (PostgreSQL) can be added here without touching them.
- */
-export async function openDatabase(file: string): Promise<Database> {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const sqlite = new SQLite(file);
+/** SQLite file (the default) or PostgreSQL (DATABASE_URL=postgres://…). */
+export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string };
+
+const INT8_OID = 20;
+
+function dialectFor(target: DatabaseTarget): Dialect {
+  if (target.kind === 'postgres') {
+    return new PostgresDialect({
+      pool: new pg.Pool({
+        connectionString: target.url,
+        max: 10,
+        // bigint columns hold minor units, kept within Number.MAX_SAFE_INTEGER by the ledger.
+        types: { getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+      }),
+    });
+  }
+  fs.mkdirSync(path.dirname(target.file), { recursive: true });
+  const sqlite = new SQLite(target.file);
   // WAL lets the API and worker processes read while one writes; busy_timeout makes a writer
   // wait for the lock instead of failing at once when both write.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<DatabaseSchema>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new SqliteDialect({ database: sqlite });
+}
+
+/**
+ * Open the app database and bring its schema up to date. Activities and routes only see the
+ * Kysely instance; which dialect is behind it is decided here alone.
+ */
+export async function openDatabase(target: DatabaseTarget): Promise<Database> {
+  const db = new Kysely<DatabaseSchema>({ dialect: dialectFor(target) });
   const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest();
   if (error) {
     await db.destroy();
-    throw new Error(`Database migration failed for ${file}: ${(error as Error).message}`);
+    const where = target.kind === 'sqlite' ? target.file : 'DATABASE_URL';
+    throw new Error(`Database migration failed for ${where}: ${(error as Error).message}`);
   }
   return db;
 }

@@ -18,3 +18,54 @@ export const migrations: Record<string, Migration> = {
     },
   },
 };
+
+migrations['0002_exactly_once'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('operations')
+      .addColumn('operation_key', 'text', (c) => c.primaryKey())
+      .addColumn('result', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('accounts')
+      .addColumn('account_id', 'text', (c) => c.primaryKey())
+      .addColumn('email', 'text')
+      .addColumn('currency', 'text')
+      .addColumn('balance', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('ledger_entries')
+      .addColumn('entry_id', 'text', (c) => c.primaryKey())
+      .addColumn('account_id', 'text', (c) => c.notNull())
+      .addColumn('amount', 'bigint', (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('balance_after', 'bigint', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('ledger_entries_by_account').on('ledger_entries').columns(['account_id', 'created_at']).execute();
+    await db.schema
+      .createTable('idempotency_keys')
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('idempotency_key', 'text', (c) => c.notNull())
+      .addColumn('request_hash', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('response_status', 'integer')
+      .addColumn('response_headers', 'text')
+      .addColumn('response_body', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('idempotency_keys_pk', ['scope', 'idempotency_key'])
+      .execute();
+    await db.schema.createIndex('idempotency_keys_by_expiry').on('idempotency_keys').column('expires_at').execute();
+    await db.schema
+      .createTable('telemetry_events')
+      .addColumn('event_id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+  },
+};

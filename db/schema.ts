@@ -1,4 +1,8 @@
-/** Table types for Kysely: the one description of the app database both dialects share. */
+/**
+ * Table types for Kysely: the one description of the app database both dialects share.
+ * Timestamps are ISO-8601 text and money is integer minor units (bigint), so SQLite and
+ * PostgreSQL store and return the same values.
+ */
 export interface SentEmailsTable {
   /** `<workflowId>/<step>`: one row per email that must go out at most once. */
   idempotency_key: string;
@@ -8,6 +12,62 @@ export interface SentEmailsTable {
   sent_at: string;
 }
 
+/** The exactly-once record: an operation key and the result of its one application. */
+export interface OperationsTable {
+  operation_key: string;
+  /** JSON of the effect's result, returned again to any repeat of the operation. */
+  result: string | null;
+  created_at: string;
+}
+
+export interface AccountsTable {
+  account_id: string;
+  email: string | null;
+  /** ISO 4217 code, fixed by the account's first deposit. */
+  currency: string | null;
+  /** Minor units; always the sum of the account's ledger entries. */
+  balance: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface LedgerEntriesTable {
+  /** The operation key of the deposit that made it: one entry per operation, ever. */
+  entry_id: string;
+  account_id: string;
+  amount: number;
+  currency: string;
+  balance_after: number;
+  created_at: string;
+}
+
+/** HTTP Idempotency-Key records: one per (client scope, key) until it expires. */
+export interface IdempotencyKeysTable {
+  scope: string;
+  idempotency_key: string;
+  /** SHA-256 of method, path and body: the same key with another request is refused. */
+  request_hash: string;
+  state: 'in_flight' | 'completed';
+  response_status: number | null;
+  response_headers: string | null;
+  response_body: string | null;
+  created_at: string;
+  expires_at: string;
+}
+
+/** At-most-once telemetry: a lost row is acceptable; nothing here is ever retried. */
+export interface TelemetryEventsTable {
+  event_id: string;
+  name: string;
+  payload: string;
+  created_at: string;
+}
+
 export interface DatabaseSchema {
   sent_emails: SentEmailsTable;
+  operations: OperationsTable;
+  accounts: AccountsTable;
+  ledger_entries: LedgerEntriesTable;
+  idempotency_keys: IdempotencyKeysTable;
+  telemetry_events: TelemetryEventsTable;
 }

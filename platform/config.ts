@@ -29,6 +29,10 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: port(3000),
   CONVEYOR_DATA_DIR: z.string().min(1).default('.data'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, "expected postgres://user:password@host:5432/database (unset for SQLite in the data dir)")
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z
@@ -54,6 +58,9 @@ const envSchema = z.object({
   MAIL_FROM: z.string().min(3).default('Conveyor <hello@conveyor.localhost>'),
 
   WELCOME_FOLLOW_UP_DELAY: duration('3 days'),
+  IDEMPOTENCY_KEY_RETENTION: duration('24h'),
+  /** A workflow bundle built ahead of time (bundleWorkflowCode); unset bundles workflows/ at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -84,7 +91,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     dataDir,
     logLevel: e.LOG_LEVEL,
-    databaseFile: path.join(dataDir, 'conveyor.sqlite'),
+    database: e.DATABASE_URL
+      ? ({ kind: 'postgres', url: e.DATABASE_URL } as const)
+      : ({ kind: 'sqlite', file: path.join(dataDir, 'conveyor.sqlite') } as const),
+    workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    idempotencyKeyRetentionMs: e.IDEMPOTENCY_KEY_RETENTION,
     mailboxDir: path.join(dataDir, 'mailbox'),
     temporal: {
       /** No TEMPORAL_ADDRESS: `npm start` runs its own dev server. */

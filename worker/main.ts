@@ -11,7 +11,7 @@ async function main() {
   const logger = createLogger(config.logLevel, 'conveyor-worker');
   // We handle SIGINT/SIGTERM ourselves (stopOnSignal), to stop the parts in order.
   Runtime.install({ logger: asTemporalLogger(logger.child({ component: 'temporal' })), shutdownSignals: [] });
-  const db = await openDatabase(config.databaseFile);
+  const db = await openDatabase(config.database);
   const worker = await createWorker({ config, db });
   const running = worker.run();
   logger.info({ address: config.temporal.address, taskQueue: config.temporal.taskQueue, smtp: config.mail.useMailCatcher ? 'local mail catcher' : 'SMTP_URL' }, 'worker polling');

@@ -64,7 +64,7 @@ async function main() {
       : undefined;
     if (mailCatcher) stops.push(mailCatcher.close);
 
-    const db = await openDatabase(config.databaseFile);
+    const db = await openDatabase(config.database);
     stops.push(() => db.destroy());
 
     const worker = await createWorker({ config, db });

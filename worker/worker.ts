@@ -1,4 +1,4 @@
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../activities';
 import type { Database } from '../db/database';
@@ -8,8 +8,6 @@ import { connectionOptions } from '../platform/temporal';
 export interface WorkerDeps {
   config: Config;
   db: Database;
-  /** A pre-built bundle (tests build one per run); otherwise the worker bundles workflows/ at start. */
-  workflowBundle?: WorkflowBundleOption;
   /** Wrap or replace the activities (tests count which worker ran what). */
   activities?: Activities;
   identity?: string;
@@ -19,7 +17,7 @@ export interface WorkerDeps {
  * A worker polls the task queue and runs both workflows and activities. Several of them on the
  * same queue are competing consumers: each task goes to exactly one.
  */
-export async function createWorker({ config, db, workflowBundle, activities, identity }: WorkerDeps) {
+export async function createWorker({ config, db, activities, identity }: WorkerDeps) {
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
   const mailer = nodemailer.createTransport(config.mail.smtpUrl);
   const worker = await Worker.create({
@@ -27,7 +25,9 @@ export async function createWorker({ config, db, workflowBundle, activities, ide
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     activities: activities ?? createActivities({ db, mailer, from: config.mail.from }),
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(config.workflowBundlePath
+      ? { workflowBundle: { codePath: config.workflowBundlePath } }
+      : { workflowsPath: require.resolve('../workflows') }),
     ...(identity ? { identity } : {}),
     // On shutdown, running activities get this long to finish before they are cancelled.
     shutdownGraceTime: '10 seconds',

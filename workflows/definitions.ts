@@ -41,3 +41,30 @@ export interface WelcomeEmailResult {
 }
 
 export const unsubscribeSignal = defineSignal('unsubscribe');
+
+// ---- Deposits: exactly-once effect ----
+
+/** Account IDs, like user IDs, become part of workflow IDs. */
+export const ACCOUNT_ID_PATTERN = USER_ID_PATTERN;
+
+/** `operationId` comes from the client's Idempotency-Key when there is one, so a retry maps to the same workflow. */
+export const depositWorkflowId = (accountId: string, operationId: string) => `deposit:${accountId}:${operationId}`;
+
+export interface DepositRequest {
+  accountId: string;
+  /** Minor units (cents), a positive safe integer. */
+  amount: number;
+  /** ISO 4217, e.g. 'EUR'. */
+  currency: string;
+}
+
+export interface DepositResult {
+  entryId: string;
+  balance: number;
+  /** True when this run applied the deposit; false when a retry found it already applied. */
+  appliedNow: boolean;
+  /** Attempts the apply step took: 2 or more means a retry happened (and did not double it). */
+  attempts: number;
+  /** At-most-once telemetry: 'lost' is acceptable and counted, never retried. */
+  telemetry: 'recorded' | 'lost';
+}

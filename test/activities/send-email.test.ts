@@ -18,7 +18,7 @@ let catcher: MailCatcher;
 
 beforeAll(async () => {
   dir = tempDir('activity');
-  db = await openDatabase(path.join(dir, 'app.sqlite'));
+  db = await openDatabase({ kind: 'sqlite', file: path.join(dir, 'app.sqlite') });
   catcher = await startMailCatcher({ host: '127.0.0.1', port: 0, dir: path.join(dir, 'mailbox') });
 });
 

@@ -16,7 +16,7 @@ let api: { url: string; close(): Promise<void> };
 
 beforeAll(async () => {
   config = testConfig();
-  db = await openDatabase(config.databaseFile);
+  db = await openDatabase(config.database);
   client = await connectClient(config);
   api = await startTestApi({ config, client, db });
 });

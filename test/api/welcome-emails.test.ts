@@ -48,7 +48,7 @@ async function deployment(env: Record<string, string> = {}) {
     TEMPORAL_UI_URL: 'http://127.0.0.1:8233',
     ...env,
   });
-  const db = await openDatabase(config.databaseFile);
+  const db = await openDatabase(config.database);
   const api = await startTestApi({ config, client, db, mailboxDir });
   closers.push(() => db.destroy(), api.close);
   const startWorker = async (activities?: Activities, identity?: string) => {
@@ -178,6 +178,7 @@ test('competing consumers: two workers share 50 jobs; every email goes out exact
   const countingActivities = (identity: string): Activities => {
     const real = createActivities({ db, mailer, from: config.mail.from });
     return {
+      ...real,
       async sendEmail(input) {
         const result = await real.sendEmail(input);
         sentBy[identity]!.push(input.idempotencyKey);

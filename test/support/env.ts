@@ -47,6 +47,7 @@ export function testConfig(env: Env = {}): Config {
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: uniqueTag('tq'),
     CONVEYOR_DATA_DIR: tempDir('data'),
+    WORKFLOW_BUNDLE_PATH: workflowBundle().codePath,
     LOG_LEVEL: 'silent',
     ...env,
   } as NodeJS.ProcessEnv);
@@ -102,9 +103,9 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   });
 }
 
-/** A real Conveyor worker (production's createWorker) on the test bundle; stop() drains it. */
-export async function startTestWorker(deps: Omit<Parameters<typeof createWorker>[0], 'workflowBundle'>) {
-  const worker = await createWorker({ ...deps, workflowBundle: workflowBundle() });
+/** A real Conveyor worker (production's createWorker; testConfig points it at the test bundle); stop() drains it. */
+export async function startTestWorker(deps: Parameters<typeof createWorker>[0]) {
+  const worker = await createWorker(deps);
   const running = worker.run();
   return {
     async stop() {

@@ -1,0 +1,88 @@
+/**
+ * The deposit workflow's delivery semantics on the time-skipping test server, activities mocked:
+ * the apply step is retried (at-least-once), telemetry gets exactly one attempt (at-most-once),
+ * and a business refusal is not retried.
+ */
+import { Context } from '@temporalio/activity';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { DepositApplied, DepositInput } from '../../activities/accounts';
+import { sdkExecutable, TEMPORAL_TEST_SERVER } from '../../platform/temporal-binaries';
+import { depositWorkflowId, type DepositRequest, type DepositResult } from '../../workflows/definitions';
+import { quietTemporalRuntime, uniqueTag, workflowBundle } from '../support/env';
+
+const taskQueue = 'deposit-test';
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  quietTemporalRuntime();
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: sdkExecutable(TEMPORAL_TEST_SERVER) } });
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+interface Script {
+  applyFailures?: number;
+  applyRefusal?: string;
+  telemetryFails?: boolean;
+}
+
+async function runDeposit(script: Script) {
+  const calls = { apply: [] as Array<DepositInput & { attempt: number }>, telemetry: 0 };
+  const activities = {
+    async applyDeposit(input: DepositInput): Promise<DepositApplied> {
+      const { attempt } = Context.current().info;
+      calls.apply.push({ ...input, attempt });
+      if (script.applyRefusal) throw ApplicationFailure.nonRetryable('refused', script.applyRefusal);
+      if (attempt <= (script.applyFailures ?? 0)) throw new Error(`database unavailable (attempt ${attempt})`);
+      return { entryId: input.operationKey, balance: 1_000 + input.amount, appliedNow: attempt === 1, attempt };
+    },
+    async recordTelemetry(): Promise<void> {
+      calls.telemetry++;
+      if (script.telemetryFails) throw new Error('analytics sink down');
+    },
+  };
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities });
+  const accountId = uniqueTag('acct');
+  const workflowId = depositWorkflowId(accountId, 'op-1');
+  const request: DepositRequest = { accountId, amount: 5_000, currency: 'USD' };
+  const outcome = await worker.runUntil(
+    env.client.workflow.execute('deposit', { taskQueue, workflowId, args: [request] }).then(
+      (result) => ({ result: result as DepositResult, error: undefined }),
+      (error: unknown) => ({ result: undefined, error }),
+    ),
+  );
+  return { ...outcome, calls, workflowId };
+}
+
+test('applies the deposit with an operation key derived from the workflow ID, then records telemetry', async () => {
+  const { result, calls, workflowId } = await runDeposit({});
+  expect(calls.apply).toEqual([expect.objectContaining({ operationKey: `${workflowId}/apply`, amount: 5_000, currency: 'USD', attempt: 1 })]);
+  expect(calls.telemetry).toBe(1);
+  expect(result).toEqual({ entryId: `${workflowId}/apply`, balance: 6_000, appliedNow: true, attempts: 1, telemetry: 'recorded' });
+});
+
+test('at-least-once: a failing apply is retried with the same operation key until it succeeds', async () => {
+  const { result, calls } = await runDeposit({ applyFailures: 2 });
+  expect(calls.apply.map((c) => c.attempt)).toEqual([1, 2, 3]);
+  expect(new Set(calls.apply.map((c) => c.operationKey)).size).toBe(1);
+  expect(result).toMatchObject({ attempts: 3 });
+});
+
+test('at-most-once: failing telemetry is tried exactly once and counted as lost; the deposit still succeeds', async () => {
+  const { result, calls } = await runDeposit({ telemetryFails: true });
+  expect(calls.telemetry).toBe(1);
+  expect(result).toMatchObject({ telemetry: 'lost', balance: 6_000 });
+});
+
+test('a business refusal (currency mismatch) fails the deposit without a retry', async () => {
+  const { error, calls } = await runDeposit({ applyRefusal: 'CurrencyMismatch' });
+  expect(error).toBeInstanceOf(WorkflowFailedError);
+  expect((error as WorkflowFailedError).cause?.cause).toMatchObject({ type: 'CurrencyMismatch' });
+  expect(calls.apply).toHaveLength(1);
+  expect(calls.telemetry).toBe(0);
+});
