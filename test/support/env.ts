@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type WorkflowBundlePath } from '@temporalio/worker';
 import { createApp, type AppDeps } from '../../api/app';
-import { loadConfig, type Config, type Env } from '../../platform/config';
+import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createWorker } from '../../worker/worker';
 
@@ -39,18 +39,23 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `conveyor-${prefix}-`));
 }
 
-/** Production's config parser, pointed at the shared dev server and a fresh data dir and task queue. */
-export function testConfig(env: Env = {}): Config {
+/** The environment a test deployment runs with: the shared dev server, a fresh data dir and task queue. */
+export function testEnv(env: Record<string, string> = {}): Record<string, string> {
   const address = process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS;
   if (!address) throw new Error('CONVEYOR_TEST_TEMPORAL_ADDRESS is unset: run the tests through jest (global setup)');
-  return loadConfig({
+  return {
     TEMPORAL_ADDRESS: address,
     TEMPORAL_TASK_QUEUE: uniqueTag('tq'),
     CONVEYOR_DATA_DIR: tempDir('data'),
     WORKFLOW_BUNDLE_PATH: workflowBundle().codePath,
     LOG_LEVEL: 'silent',
     ...env,
-  } as NodeJS.ProcessEnv);
+  };
+}
+
+/** Production's config parser over testEnv(). */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig(testEnv(env));
 }
 
 export async function connectClient(config: Config): Promise<Client> {
