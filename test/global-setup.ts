@@ -14,7 +14,7 @@ import {
   TEMPORAL_CLI,
   TEMPORAL_TEST_SERVER,
 } from '../platform/temporal-binaries';
-import { freePort } from './support/ports';
+import { freePort } from '../platform/ports';
 
 export default async function globalSetup(): Promise<void> {
   ensureTemporalBinaries([TEMPORAL_CLI, TEMPORAL_TEST_SERVER]);

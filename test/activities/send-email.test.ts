@@ -7,7 +7,7 @@ import nodemailer from 'nodemailer';
 import { createEmailActivities, messageIdFor, type SendEmailInput, type SendEmailResult } from '../../activities/email';
 import { openDatabase, type Database } from '../../db/database';
 import { readMailbox, startMailCatcher, type MailCatcher } from '../../platform/mail-catcher';
-import { freePort } from '../support/ports';
+import { freePort } from '../../platform/ports';
 import { tempDir, testLogger, uniqueTag } from '../support/env';
 import { asTemporalLogger } from '../../platform/logger';
 

@@ -6,7 +6,7 @@ import type { Client } from '@temporalio/client';
 import { openDatabase, type Database } from '../../db/database';
 import type { Config } from '../../platform/config';
 import { createTemporalClient } from '../../platform/temporal';
-import { freePort } from '../support/ports';
+import { freePort } from '../../platform/ports';
 import { connectClient, json, postJson, startTestApi, testConfig, uniqueTag, waitFor } from '../support/env';
 
 let config: Config;

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { freePort } from '../support/ports';
+import { freePort } from '../../platform/ports';
 import { json, postJson, tempDir, uniqueTag, waitFor } from '../support/env';
 
 const root = path.resolve(__dirname, '..', '..');

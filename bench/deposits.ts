@@ -1,0 +1,163 @@
+/**
+ * Deposits per second end to end (POST → workflow completed) on the embedded dev server, with
+ * and without the operation-key transaction, in one run: the cost of exactly-once as a ratio.
+ *
+ *   npm run bench:deposits [-- --quick]        SQLite (default)
+ *   BENCH_DATABASE_URL=postgres://… npm run bench:deposits
+ *
+ * "plain" replaces applyDeposit by the same balance update and ledger insert without the
+ * operations row (a random entry ID): what a non-idempotent consumer would do. It is here only to
+ * be measured; it would double money under a retry.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { sql } from 'kysely';
+import nodemailer from 'nodemailer';
+import { createActivities, type Activities } from '../activities';
+import type { DepositInput } from '../activities/accounts';
+import { createApp } from '../api/app';
+import { openDatabase, type Database } from '../db/database';
+import { loadConfig } from '../platform/config';
+import { startDevServer } from '../platform/dev-server';
+import { freePort } from '../platform/ports';
+import { createLogger } from '../platform/logger';
+import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { createWorker } from '../worker/worker';
+
+const quick = process.argv.includes('--quick');
+const DEPOSITS = quick ? 60 : 600;
+const CONCURRENCY = 16;
+const ACCOUNTS = 20;
+
+function plainDeposit(db: Database): Activities['applyDeposit'] {
+  return async (input: DepositInput) => {
+    const now = new Date().toISOString();
+    const balance = await db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('accounts')
+        .values({ account_id: input.accountId, email: null, currency: input.currency, balance: 0, created_at: now, updated_at: now })
+        .onConflict((oc) => oc.column('account_id').doNothing())
+        .execute();
+      const row = await trx
+        .updateTable('accounts')
+        .set((eb) => ({ balance: eb('balance', '+', input.amount), currency: sql<string>`coalesce(currency, ${input.currency})`, updated_at: now }))
+        .where('account_id', '=', input.accountId)
+        .returning('balance')
+        .executeTakeFirstOrThrow();
+      await trx
+        .insertInto('ledger_entries')
+        .values({ entry_id: randomUUID(), account_id: input.accountId, amount: input.amount, currency: input.currency, balance_after: Number(row.balance), created_at: now })
+        .execute();
+      return Number(row.balance);
+    });
+    return { entryId: 'n/a', balance, appliedNow: true, attempt: 1 };
+  };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function runVariant(variant: 'exactly-once' | 'plain', base: Record<string, string>) {
+  const config = loadConfig({ ...base, TEMPORAL_TASK_QUEUE: `bench-${variant}-${randomUUID().slice(0, 6)}`, CONVEYOR_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-')) });
+  const db = await openDatabase(config.database);
+  const mailer = nodemailer.createTransport({ jsonTransport: true }); // deposits send no mail
+  const real = createActivities({ db, mailer, from: config.mail.from });
+  const worker = await createWorker({ config, db, activities: variant === 'plain' ? { ...real, applyDeposit: plainDeposit(db) } : real });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: config.temporal.address });
+  const client = new Client({ connection });
+  const app = createApp({ config, client, db, logger: createLogger('silent', 'bench') });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+  const one = async (i: number) => {
+    const started = performance.now();
+    const res = await fetch(`${url}/v1/accounts/bench-${variant}-${i % ACCOUNTS}/deposits`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify({ amount: 100, currency: 'EUR' }),
+    });
+    if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${await res.text()}`);
+    const { jobId } = (await res.json()) as { jobId: string };
+    await client.workflow.getHandle(jobId).result();
+    return performance.now() - started;
+  };
+  const drive = async (count: number) => {
+    const latencies: number[] = [];
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < count) latencies.push(await one(next++));
+      }),
+    );
+    return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b) };
+  };
+
+  await drive(CONCURRENCY * 2); // warm-up: caches, connections, JIT
+  const { seconds, latencies } = await drive(DEPOSITS);
+  const ledger = await db.selectFrom('ledger_entries').select(db.fn.countAll().as('n')).executeTakeFirstOrThrow();
+
+  server.close();
+  worker.worker.shutdown();
+  await running;
+  await worker.close();
+  await connection.close();
+  await db.destroy();
+  return {
+    variant,
+    deposits: DEPOSITS,
+    perSecond: DEPOSITS / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    ledgerEntries: Number(ledger.n),
+  };
+}
+
+async function main() {
+  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  ensureTemporalBinaries([TEMPORAL_CLI]);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
+  const bundlePath = path.join(dir, 'workflows.js');
+  fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') })).code);
+  const devServer = await startDevServer({ executable: requireBinary(TEMPORAL_CLI), ip: '127.0.0.1', port: await freePort() });
+  try {
+    const base: Record<string, string> = { TEMPORAL_ADDRESS: devServer.address, WORKFLOW_BUNDLE_PATH: bundlePath, LOG_LEVEL: 'silent' };
+    if (process.env.BENCH_DATABASE_URL) base.DATABASE_URL = process.env.BENCH_DATABASE_URL;
+    const database = base.DATABASE_URL ? 'PostgreSQL' : 'SQLite';
+    // Alternate the variants so drift (warm caches, a busy neighbour) does not favour one.
+    const results: Array<Awaited<ReturnType<typeof runVariant>>> = [];
+    for (const variant of ['exactly-once', 'plain', 'exactly-once', 'plain'] as const) results.push(await runVariant(variant, base));
+    const best = (v: string) => results.filter((r) => r.variant === v).sort((a, b) => b.perSecond - a.perSecond)[0]!;
+    const [once, plain] = [best('exactly-once'), best('plain')];
+    const summary = {
+      database,
+      machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+      concurrency: CONCURRENCY,
+      runs: results,
+      ratio: once.perSecond / plain.perSecond,
+    };
+    console.log(JSON.stringify(summary, null, 2));
+    console.log(
+      `\n${database}: exactly-once ${once.perSecond.toFixed(1)}/s (p50 ${once.p50Ms.toFixed(0)} ms, p99 ${once.p99Ms.toFixed(0)} ms), ` +
+        `plain ${plain.perSecond.toFixed(1)}/s (p50 ${plain.p50Ms.toFixed(0)} ms, p99 ${plain.p99Ms.toFixed(0)} ms): ` +
+        `exactly-once runs at ${(summary.ratio * 100).toFixed(0)}% of plain`,
+    );
+    const out = path.resolve(__dirname, 'results');
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, `deposits-${database.toLowerCase()}${quick ? '-quick' : ''}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+  } finally {
+    await devServer.stop();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
