@@ -8,6 +8,7 @@ import { readMailbox } from '../platform/mail-catcher';
 import { accountsRouter } from './accounts';
 import { idempotencyKeys } from './idempotency';
 import { jobsRouter } from './jobs';
+import { usersRouter } from './users';
 import { HttpProblem, sendProblem } from './problem';
 import { correlationId as correlationIdSchema } from './schemas';
 import { asUnavailableProblem } from './temporal-errors';
@@ -77,6 +78,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(idempotencyKeys({ db, retentionMs: config.idempotencyKeyRetentionMs, logger }));
   app.use(welcomeEmailsRouter(client, config, requireJson));
   app.use(accountsRouter(client, config, db, requireJson));
+  app.use(usersRouter(db, requireJson));
   app.use(jobsRouter(client, config.temporal));
 
   if (mailboxDir) {

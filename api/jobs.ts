@@ -1,8 +1,8 @@
 import type { Response } from 'express';
 import { Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../platform/config';
-import { webUiLink } from '../platform/temporal';
+import { startOnce, webUiLink, type BusinessWorkflowStart } from '../platform/temporal';
 import { CorrelationIdKey, progressQuery } from '../workflows/definitions';
 import { HttpProblem } from './problem';
 
@@ -67,52 +67,29 @@ export async function readJob(client: Client, temporal: Config['temporal'], jobI
   };
 }
 
-export interface JobStart {
-  workflowType: string;
-  workflowId: string;
-  args: unknown[];
-  /** One line for the Web UI's summary (no PII). */
-  summary: string;
-  /** Markdown for the Web UI's details: what this job does. */
-  details: string;
-}
-
 /**
- * Enqueue a job and answer 202 + Location. A job ID is a business key, so it runs once:
- * while a run is open a repeat joins it (202, same job); once it has closed the server refuses a
- * new run with that ID, and the answer is 200 with the finished job (nothing new was accepted;
- * a client retrying a lost response still learns the outcome).
+ * Enqueue a job and answer 202 + Location. If the job already ran to the end, answer 200 with
+ * the finished job: nothing new was accepted, and a client retrying a lost response still learns
+ * the outcome.
  */
-export async function startJob(client: Client, temporal: Config['temporal'], res: Response, job: JobStart): Promise<void> {
+export async function startJob(client: Client, temporal: Config['temporal'], res: Response, job: Omit<BusinessWorkflowStart, 'correlationId'>): Promise<void> {
   const correlationId: string = res.locals.correlationId;
-  try {
-    const handle = await client.withDeadline(Date.now() + temporal.rpcTimeoutMs, () =>
-      client.workflow.start(job.workflowType, {
-        taskQueue: temporal.taskQueue,
-        workflowId: job.workflowId,
-        args: job.args,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [{ key: CorrelationIdKey, value: correlationId }],
-        staticSummary: job.summary,
-        staticDetails: job.details,
-      }),
-    );
-    res
-      .status(202)
-      .location(jobStatusUrl(job.workflowId))
-      .json({
-        jobId: job.workflowId,
-        status: 'RUNNING',
-        statusUrl: jobStatusUrl(job.workflowId),
-        correlationId,
-        webUiUrl: webUiLink(temporal, job.workflowId, handle.firstExecutionRunId) ?? null,
-      });
-  } catch (err) {
-    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  const started = await startOnce(client, temporal, { ...job, correlationId });
+  if (started === 'already-closed') {
     const finished = await readJob(client, temporal, job.workflowId);
     res.status(200).location(finished.statusUrl).json(finished);
+    return;
   }
+  res
+    .status(202)
+    .location(jobStatusUrl(job.workflowId))
+    .json({
+      jobId: job.workflowId,
+      status: 'RUNNING',
+      statusUrl: jobStatusUrl(job.workflowId),
+      correlationId,
+      webUiUrl: webUiLink(temporal, job.workflowId, started.runId) ?? null,
+    });
 }
 
 export function jobsRouter(client: Client, temporal: Config['temporal']): Router {

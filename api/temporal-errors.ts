@@ -1,17 +1,5 @@
-import { isGrpcServiceError } from '@temporalio/client';
+import { isTemporalUnavailable } from '../platform/temporal';
 import { HttpProblem } from './problem';
-
-// gRPC status codes (numbers fixed by the gRPC spec).
-const DEADLINE_EXCEEDED = 4;
-const UNAVAILABLE = 14;
-
-/** True when Temporal could not be reached in time (down, unreachable, or too slow). */
-function isTemporalUnavailable(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (isGrpcServiceError(e) && [UNAVAILABLE, DEADLINE_EXCEEDED].includes(e.code)) return true;
-  }
-  return false;
-}
 
 /** Turn an outage into 503 problem+json; anything else stays an (unexpected) error. */
 export function asUnavailableProblem(err: unknown): unknown {

@@ -4,9 +4,8 @@ import type { Config } from '../platform/config';
 import {
   unsubscribeSignal,
   welcomeEmailWorkflowId,
-  type WelcomeEmailInput,
+  welcomeEmailJob,
 } from '../workflows/definitions';
-import type * as workflows from '../workflows';
 import { jobStatusUrl, readJob, startJob } from './jobs';
 import { HttpProblem, parseOrThrow } from './problem';
 import { userPath, welcomeEmailRequest } from './schemas';
@@ -22,17 +21,8 @@ export function welcomeEmailsRouter(client: Client, config: Config, requireJson:
 
   router.post('/v1/welcome-emails', requireJson, async (req, res) => {
     const body = parseOrThrow(welcomeEmailRequest, req.body, 'body');
-    const input: WelcomeEmailInput = { ...body, followUpDelayMs: config.welcomeFollowUpDelayMs };
     // One welcome per user, ever: the job ID is the user's.
-    await startJob(client, temporal, res, {
-      workflowType: 'welcomeEmail' satisfies keyof typeof workflows,
-      workflowId: welcomeEmailWorkflowId(body.userId),
-      args: [input],
-      summary: `Welcome email for user ${body.userId}`,
-      details:
-        'Sends the welcome email at once, then waits and sends a getting-started follow-up, ' +
-        'unless the user unsubscribes first (signal `unsubscribe`).',
-    });
+    await startJob(client, temporal, res, welcomeEmailJob({ ...body, followUpDelayMs: config.welcomeFollowUpDelayMs }));
   });
 
   router.post('/v1/welcome-emails/:userId/unsubscribe', async (req, res) => {

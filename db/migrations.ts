@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
+import { isPostgres } from './dialect';
 
 /**
  * Migrations in order; names sort lexically. Written with Kysely's schema builder and portable
@@ -67,5 +68,39 @@ migrations['0002_exactly_once'] = {
       .addColumn('payload', 'text', (c) => c.notNull())
       .addColumn('created_at', 'text', (c) => c.notNull())
       .execute();
+  },
+};
+
+
+migrations['0003_outbox'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('users')
+      .addColumn('user_id', 'text', (c) => c.primaryKey())
+      .addColumn('email', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('outbox')
+      .addColumn('seq', isPostgres(db) ? 'bigserial' : 'integer', (c) => (isPostgres(db) ? c.primaryKey() : c.primaryKey().autoIncrement()))
+      .addColumn('aggregate_type', 'text', (c) => c.notNull())
+      .addColumn('aggregate_id', 'text', (c) => c.notNull())
+      .addColumn('event_type', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('correlation_id', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('claimed_by', 'text')
+      .addColumn('claimed_until', 'text')
+      .addColumn('published_at', 'text')
+      .addColumn('published_by', 'text')
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+      .addColumn('last_error', 'text')
+      .addColumn('parked_at', 'text')
+      .execute();
+    // The relay's query: unpublished rows, oldest first, and the head of each aggregate.
+    await db.schema.createIndex('outbox_unpublished').on('outbox').columns(['published_at', 'seq']).execute();
+    await db.schema.createIndex('outbox_by_aggregate').on('outbox').columns(['aggregate_type', 'aggregate_id', 'seq']).execute();
   },
 };

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Table types for Kysely: the one description of the app database both dialects share.
  * Timestamps are ISO-8601 text and money is integer minor units (bigint), so SQLite and
@@ -63,6 +65,39 @@ export interface TelemetryEventsTable {
   created_at: string;
 }
 
+export interface UsersTable {
+  user_id: string;
+  email: string;
+  name: string;
+  created_at: string;
+}
+
+/**
+ * The transactional outbox: messages written in the same transaction as the data change they
+ * announce, published to Temporal afterwards by the relay. Never deleted, so it is also an audit.
+ */
+export interface OutboxTable {
+  /** Commit order; the relay publishes in this order within each aggregate. */
+  seq: Generated<number>;
+  aggregate_type: string;
+  aggregate_id: string;
+  event_type: string;
+  /** JSON. */
+  payload: string;
+  correlation_id: string;
+  created_at: string;
+  /** A relay's claim: the row is being published by `claimed_by` until `claimed_until`. */
+  claimed_by: string | null;
+  claimed_until: string | null;
+  published_at: string | null;
+  published_by: string | null;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  /** Set when the row failed for a reason a retry cannot fix; an operator retries it through the API. */
+  parked_at: string | null;
+}
+
 export interface DatabaseSchema {
   sent_emails: SentEmailsTable;
   operations: OperationsTable;
@@ -70,4 +105,6 @@ export interface DatabaseSchema {
   ledger_entries: LedgerEntriesTable;
   idempotency_keys: IdempotencyKeysTable;
   telemetry_events: TelemetryEventsTable;
+  users: UsersTable;
+  outbox: OutboxTable;
 }

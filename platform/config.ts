@@ -59,6 +59,9 @@ const envSchema = z.object({
 
   WELCOME_FOLLOW_UP_DELAY: duration('3 days'),
   IDEMPOTENCY_KEY_RETENTION: duration('24h'),
+  OUTBOX_POLL_INTERVAL: duration('500ms'),
+  OUTBOX_CLAIM_TTL: duration('30s'),
+  OUTBOX_LISTEN: z.enum(['true', 'false', '1', '0']).default('true').transform((v) => v === 'true' || v === '1'),
   /** A workflow bundle built ahead of time (bundleWorkflowCode); unset bundles workflows/ at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
@@ -96,6 +99,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       : ({ kind: 'sqlite', file: path.join(dataDir, 'conveyor.sqlite') } as const),
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
     idempotencyKeyRetentionMs: e.IDEMPOTENCY_KEY_RETENTION,
+    outbox: {
+      pollIntervalMs: e.OUTBOX_POLL_INTERVAL,
+      /** A relay that dies mid-publish holds its rows this long; then another relay republishes them. */
+      claimTtlMs: e.OUTBOX_CLAIM_TTL,
+      /** PostgreSQL only: wake on NOTIFY instead of waiting for the next poll. */
+      listen: e.OUTBOX_LISTEN,
+    },
     mailboxDir: path.join(dataDir, 'mailbox'),
     temporal: {
       /** No TEMPORAL_ADDRESS: `npm start` runs its own dev server. */

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { Client, Connection, type TLSConfig } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
+import { CorrelationIdKey } from '../workflows/definitions';
 import type { Config } from './config';
 
 /** Address, TLS and API key for both the client (API) and the native (worker) connection. */
@@ -25,4 +26,54 @@ export function webUiLink(temporal: Config['temporal'], workflowId: string, runI
   if (!temporal.uiUrl) return undefined;
   const base = `${temporal.uiUrl}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
   return runId ? `${base}/${runId}/history` : base;
+}
+
+// gRPC status codes (numbers fixed by the gRPC spec).
+const DEADLINE_EXCEEDED = 4;
+const UNAVAILABLE = 14;
+
+/** True when Temporal could not be reached in time (down, unreachable, or too slow). */
+export function isTemporalUnavailable(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isGrpcServiceError(e) && [UNAVAILABLE, DEADLINE_EXCEEDED].includes(e.code)) return true;
+  }
+  return false;
+}
+
+export interface BusinessWorkflowStart {
+  workflowType: string;
+  /** A business key: the same job always gets the same ID. */
+  workflowId: string;
+  args: unknown[];
+  correlationId: string;
+  /** One line for the Web UI's summary (no PII). */
+  summary: string;
+  /** Markdown for the Web UI's details: what this job does. */
+  details: string;
+}
+
+/**
+ * Start a workflow that must run once per business key, whoever asks and however often: while a
+ * run is open a repeat joins it; once it has closed the server refuses a new run with that ID
+ * ('already-closed'). Bounded by TEMPORAL_RPC_TIMEOUT.
+ */
+export async function startOnce(client: Client, temporal: Config['temporal'], job: BusinessWorkflowStart): Promise<{ runId: string } | 'already-closed'> {
+  try {
+    const handle = await client.withDeadline(Date.now() + temporal.rpcTimeoutMs, () =>
+      client.workflow.start(job.workflowType, {
+        taskQueue: temporal.taskQueue,
+        workflowId: job.workflowId,
+        args: job.args,
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        typedSearchAttributes: [{ key: CorrelationIdKey, value: job.correlationId }],
+        staticSummary: job.summary,
+        staticDetails: job.details,
+      }),
+    );
+    return { runId: handle.firstExecutionRunId };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already-closed';
+    throw err;
+  }
 }

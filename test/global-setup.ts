@@ -6,7 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { openDatabase } from '../db/database';
 import { startDevServer } from '../platform/dev-server';
 import {
   ensureTemporalBinaries,
@@ -27,10 +26,7 @@ export default async function globalSetup(): Promise<void> {
   fs.mkdirSync(path.dirname(bundleFile), { recursive: true });
   fs.writeFileSync(bundleFile, code);
 
-  // Migrate the shared PostgreSQL test database once, before test files open it in parallel.
-  if (process.env.TEST_DATABASE_URL) {
-    await (await openDatabase({ kind: 'postgres', url: process.env.TEST_DATABASE_URL })).destroy();
-  } else {
+  if (!process.env.TEST_DATABASE_URL) {
     console.warn('\nTEST_DATABASE_URL is unset: the PostgreSQL variants of the database tests are skipped (.ci/run sets it).');
   }
 

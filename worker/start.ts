@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole of Conveyor in one process tree. Without TEMPORAL_ADDRESS it embeds a
  * Temporal dev server (persisted under the data dir, Web UI included); without SMTP_URL it runs a
- * local mail catcher. Then a worker and the HTTP API. SIGINT/SIGTERM stops everything in reverse.
+ * local mail catcher. Then a worker, the outbox relay and the HTTP API. SIGINT/SIGTERM stops
+ * everything in reverse.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { createOutboxRelay } from './outbox-relay';
 import { createWorker } from './worker';
 
 async function main() {
@@ -81,6 +83,10 @@ async function main() {
 
     const client = createTemporalClient(config.temporal);
     stops.push(() => client.connection.close());
+
+    const relay = createOutboxRelay({ config, db, client, logger });
+    relay.start();
+    stops.push(relay.stop);
     const api = await startApiServer({ config, client, db, logger, mailboxDir: mailCatcher ? config.mailboxDir : undefined });
     stops.push(api.close);
 

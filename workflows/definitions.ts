@@ -42,6 +42,19 @@ export interface WelcomeEmailResult {
 
 export const unsubscribeSignal = defineSignal('unsubscribe');
 
+/** How a welcome job is started, by the API (POST /v1/welcome-emails) and by the outbox relay (UserSignedUp). */
+export function welcomeEmailJob(input: WelcomeEmailInput) {
+  return {
+    workflowType: 'welcomeEmail',
+    workflowId: welcomeEmailWorkflowId(input.userId),
+    args: [input],
+    summary: `Welcome email for user ${input.userId}`,
+    details:
+      'Sends the welcome email at once, then waits and sends a getting-started follow-up, ' +
+      'unless the user unsubscribes first (signal `unsubscribe`).',
+  };
+}
+
 // ---- Deposits: exactly-once effect ----
 
 /** Account IDs, like user IDs, become part of workflow IDs. */

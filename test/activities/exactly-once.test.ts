@@ -14,7 +14,7 @@ import { testDatabases } from '../support/databases';
 describe.each(testDatabases())('%s', (_name, target) => {
   let db: Database;
   beforeAll(async () => {
-    db = await openDatabase(target());
+    db = await openDatabase(await target());
   });
   afterAll(async () => {
     await db?.destroy();

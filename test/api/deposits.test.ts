@@ -28,7 +28,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   let worker: { stop(): Promise<void> };
 
   beforeAll(async () => {
-    config = testConfig({ ...databaseEnv(target()), IDEMPOTENCY_KEY_RETENTION: '3s' });
+    config = testConfig({ ...databaseEnv(await target()), IDEMPOTENCY_KEY_RETENTION: '3s' });
     db = await openDatabase(config.database);
     client = await connectClient(config);
     api = await startTestApi({ config, client, db });

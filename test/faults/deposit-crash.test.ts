@@ -8,17 +8,17 @@ import { openDatabase, type Database } from '../../db/database';
 import { loadConfig } from '../../platform/config';
 import { connectClient, json, postJson, startTestApi, testEnv, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
-import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { spawnWorker, type RoleProcess } from '../support/processes';
 
 describe.each(testDatabases())('%s', (_name, target) => {
   let env: Record<string, string>;
   let db: Database;
   let client: Client;
   let api: { url: string; close(): Promise<void> };
-  const workers: WorkerProcess[] = [];
+  const workers: RoleProcess[] = [];
 
   beforeAll(async () => {
-    env = testEnv(databaseEnv(target()));
+    env = testEnv(databaseEnv(await target()));
     const config = loadConfig(env);
     db = await openDatabase(config.database);
     client = await connectClient(config);

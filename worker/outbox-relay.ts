@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import pg from 'pg';
+import { z } from 'zod';
+import type { Database } from '../db/database';
+import { isPostgres } from '../db/dialect';
+import { claimOutboxBatch, markFailed, markPublished, OUTBOX_CHANNEL, releaseClaims, type OutboxRow } from '../db/outbox';
+import type { Config } from '../platform/config';
+import { failpoint } from '../platform/failpoint';
+import type { Logger } from '../platform/logger';
+import { isTemporalUnavailable, startOnce } from '../platform/temporal';
+import { USER_ID_PATTERN, welcomeEmailJob } from '../workflows/definitions';
+
+/**
+ * The outbox relay: publishes committed outbox rows to Temporal, then marks them published.
+ * Publishing is idempotent (each row maps to a workflow ID derived from its content), so the
+ * crash window between "published" and "marked" only ever causes a harmless republish.
+ */
+
+const BATCH_SIZE = 50;
+const MAX_ATTEMPTS = 5;
+const MAX_BACKOFF_MS = 30_000;
+/** Rows of one batch published at the same time. */
+const CONCURRENCY = 16;
+
+/** A failure no retry can fix (a malformed payload, an unknown event): the row is parked. */
+class PermanentPublishError extends Error {}
+class TemporalUnavailableError extends Error {
+  override message = 'Temporal is unavailable';
+}
+
+const userSignedUp = z.object({
+  userId: z.string().regex(USER_ID_PATTERN),
+  email: z.email(),
+  name: z.string().min(1),
+});
+
+function parsePayload<T>(schema: z.ZodType<T>, row: OutboxRow): T {
+  const parsed = schema.safeParse(JSON.parse(row.payload));
+  if (!parsed.success) throw new PermanentPublishError(`invalid ${row.event_type} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+export interface RelayDeps {
+  config: Config;
+  db: Database;
+  client: Client;
+  logger: Logger;
+  identity?: string;
+}
+
+export function createOutboxRelay({ config, db, client, logger, identity = `relay-${randomUUID().slice(0, 8)}` }: RelayDeps) {
+  const log = logger.child({ component: 'outbox-relay', relay: identity });
+  const stats = { published: 0, retried: 0, parked: 0, outages: 0 };
+
+  /** What each event type means in Temporal. Add an entry to publish a new event type. */
+  const publishers: Record<string, (row: OutboxRow) => Promise<void>> = {
+    async UserSignedUp(row) {
+      const user = parsePayload(userSignedUp, row);
+      await startOnce(client, config.temporal, {
+        ...welcomeEmailJob({ ...user, followUpDelayMs: config.welcomeFollowUpDelayMs }),
+        correlationId: row.correlation_id,
+      });
+    },
+  };
+
+  /** Publish one row and settle it; 'unavailable' leaves it untouched for after the outage. */
+  async function publishRow(row: OutboxRow): Promise<'done' | 'unavailable'> {
+    try {
+      const publish = publishers[row.event_type];
+      if (!publish) throw new PermanentPublishError(`no publisher for event type ${row.event_type}`);
+      await publish(row);
+      failpoint('relay-after-publish');
+      await markPublished(db, row.seq, identity);
+      stats.published++;
+    } catch (err) {
+      if (isTemporalUnavailable(err)) return 'unavailable';
+      const message = (err as Error).message;
+      const park = err instanceof PermanentPublishError || row.attempts + 1 >= MAX_ATTEMPTS;
+      await markFailed(db, row.seq, identity, message, park ? 'park' : 1_000 * 2 ** row.attempts);
+      if (park) stats.parked++;
+      else stats.retried++;
+      log.warn({ seq: row.seq, eventType: row.event_type, err: message, parked: park }, park ? 'outbox row parked' : 'outbox row will be retried');
+    }
+    return 'done';
+  }
+
+  /**
+   * Publish one claimed batch; returns how many rows it claimed. A batch holds at most one row per
+   * aggregate (the claim takes only each aggregate's oldest), so its rows can go out concurrently
+   * without breaking per-aggregate order. Throws when Temporal is unavailable.
+   */
+  async function publishBatch(): Promise<number> {
+    const rows = await claimOutboxBatch(db, identity, BATCH_SIZE, config.outbox.claimTtlMs);
+    const waiting: number[] = [];
+    for (let i = 0; i < rows.length; i += CONCURRENCY) {
+      const chunk = rows.slice(i, i + CONCURRENCY);
+      const outcomes = await Promise.all(chunk.map(publishRow));
+      waiting.push(...chunk.filter((_, j) => outcomes[j] === 'unavailable').map((r) => r.seq));
+      if (waiting.length > 0) {
+        // An outage is nobody's row's fault: hand the rest back untouched and back off.
+        await releaseClaims(db, [...waiting, ...rows.slice(i + CONCURRENCY).map((r) => r.seq)], identity);
+        throw new TemporalUnavailableError();
+      }
+    }
+    return rows.length;
+  }
+
+  let running: Promise<void> | undefined;
+  let stopping = false;
+  let wake: () => void = () => undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+
+  /** PostgreSQL: a dedicated connection LISTENs so a commit wakes the relay at once. */
+  async function listen(): Promise<pg.Client | undefined> {
+    if (config.database.kind !== 'postgres' || !config.outbox.listen) return undefined;
+    const listener = new pg.Client({ connectionString: config.database.url });
+    listener.on('notification', () => wake());
+    listener.on('error', (err) => log.warn({ err: err.message }, 'outbox LISTEN connection failed; polling only'));
+    await listener.connect();
+    await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    return listener;
+  }
+
+  async function loop(): Promise<void> {
+    const listener = await listen().catch((err: Error) => void log.warn({ err: err.message }, 'outbox LISTEN unavailable; polling only'));
+    let backoffMs = config.outbox.pollIntervalMs;
+    try {
+      while (!stopping) {
+        try {
+          const handled = await publishBatch();
+          backoffMs = config.outbox.pollIntervalMs;
+          if (handled < BATCH_SIZE) await pause(config.outbox.pollIntervalMs);
+        } catch (err) {
+          if (!(err instanceof TemporalUnavailableError)) log.error({ err }, 'outbox relay error');
+          else {
+            stats.outages++;
+            log.warn({ retryInMs: backoffMs }, 'Temporal unavailable; outbox rows wait');
+          }
+          await pause(backoffMs);
+          backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
+        }
+      }
+    } finally {
+      await listener?.end().catch(() => undefined);
+    }
+  }
+
+  return {
+    identity,
+    stats,
+    /** Handle whatever is due now, once (tests and benchmarks). */
+    publishBatch,
+    start() {
+      if (isPostgres(db)) log.info({ listen: config.outbox.listen }, 'outbox relay started (PostgreSQL, SKIP LOCKED)');
+      else log.info('outbox relay started (SQLite)');
+      running = loop();
+    },
+    async stop() {
+      stopping = true;
+      wake();
+      await running;
+    },
+  };
+}
+
+export type OutboxRelay = ReturnType<typeof createOutboxRelay>;

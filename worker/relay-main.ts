@@ -1,0 +1,27 @@
+/**
+ * `npm run relay`: the outbox relay alone. On PostgreSQL run as many as you like (rows are claimed
+ * with SKIP LOCKED); on SQLite the database's write lock serialises their claims.
+ */
+import { openDatabase } from '../db/database';
+import { loadConfigOrExit } from '../platform/config';
+import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
+import { createLogger } from '../platform/logger';
+import { createTemporalClient } from '../platform/temporal';
+import { createOutboxRelay } from './outbox-relay';
+
+async function main() {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.logLevel, 'conveyor-relay');
+  const db = await openDatabase(config.database);
+  const client = createTemporalClient(config.temporal);
+  const relay = createOutboxRelay({ config, db, client, logger });
+  relay.start();
+  logger.info({ relay: relay.identity, temporal: config.temporal.address, database: config.database.kind }, 'outbox relay running');
+  stopOnSignal(logger, async () => {
+    await relay.stop();
+    await client.connection.close();
+    await db.destroy();
+  });
+}
+
+main().catch(exitOnStartupError);
