@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { sql } from 'kysely';
 import type { Database } from '../db/database';
+import { appendEvent } from '../db/events';
+import { currentCorrelationId } from '../platform/correlation';
 import { failpoint } from '../platform/failpoint';
 import { once } from './once';
 
@@ -64,6 +66,14 @@ export function createAccountActivities({ db }: { db: Database }) {
           .insertInto('ledger_entries')
           .values({ entry_id: input.operationKey, account_id: input.accountId, amount: input.amount, currency: input.currency, balance_after: balance, created_at: now })
           .execute();
+        await appendEvent(trx, {
+          stream: 'payments',
+          eventId: `${input.operationKey}#DepositReceived`,
+          type: 'DepositReceived',
+          payload: { accountId: input.accountId, amount: input.amount, currency: input.currency, balance },
+          correlationId: currentCorrelationId() ?? input.operationKey,
+          causationId: input.operationKey,
+        });
         return { entryId: input.operationKey, balance };
       });
       // Crash window under test: committed, but Temporal has not heard that the activity completed.

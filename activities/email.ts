@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
 import type { Database } from '../db/database';
 
-export type EmailTemplate = 'welcome' | 'getting-started';
+export type EmailTemplate = 'welcome' | 'getting-started' | 'shipping-notice';
 
 export interface SendEmailInput {
   /** Stable across retries: `<workflowId>/<step>`. */
@@ -10,6 +10,8 @@ export interface SendEmailInput {
   to: string;
   template: EmailTemplate;
   name: string;
+  /** Template-specific details, e.g. the order ID of a shipping notice. */
+  details?: Record<string, string>;
 }
 
 export interface SendEmailResult {
@@ -24,7 +26,7 @@ export interface EmailDeps {
   from: string;
 }
 
-function render(template: EmailTemplate, name: string): { subject: string; text: string } {
+function render(template: EmailTemplate, name: string, details: Record<string, string> = {}): { subject: string; text: string } {
   switch (template) {
     case 'welcome':
       return {
@@ -39,6 +41,11 @@ function render(template: EmailTemplate, name: string): { subject: string; text:
           `  1. Enqueue a job with POST /v1/welcome-emails and watch it in the Temporal Web UI.\n` +
           `  2. Poll its status URL until it completes.\n` +
           `  3. Read docs/architecture.md to see how the pieces fit.\n\n— The Conveyor team\n`,
+      };
+    case 'shipping-notice':
+      return {
+        subject: `Your order ${details.orderId ?? ''} is on its way`,
+        text: `Hi ${name},\n\nyour order ${details.orderId ?? ''} has been picked up by the carrier.\n\n— The Conveyor team\n`,
       };
   }
 }
@@ -66,7 +73,7 @@ export function createEmailActivities({ db, mailer, from }: EmailDeps) {
         .executeTakeFirst();
       if (already) return { messageId: already.message_id, sentNow: false };
 
-      const { subject, text } = render(input.template, input.name);
+      const { subject, text } = render(input.template, input.name, input.details);
       await mailer.sendMail({
         from,
         to: input.to,

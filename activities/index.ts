@@ -1,5 +1,6 @@
 import { createAccountActivities } from './accounts';
 import { createEmailActivities, type EmailDeps } from './email';
+import { createStreamActivities } from './streams';
 
 export type ActivityDeps = EmailDeps;
 
@@ -8,6 +9,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createEmailActivities(deps),
     ...createAccountActivities(deps),
+    ...createStreamActivities(deps),
   };
 }
 

@@ -3,11 +3,13 @@ import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
 import type { Client } from '@temporalio/client';
 import { isDatabaseReachable, type Database } from '../db/database';
 import type { Config } from '../platform/config';
+import { withCorrelationId } from '../platform/correlation';
 import type { Logger } from '../platform/logger';
 import { readMailbox } from '../platform/mail-catcher';
 import { accountsRouter } from './accounts';
 import { idempotencyKeys } from './idempotency';
 import { jobsRouter } from './jobs';
+import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { HttpProblem, sendProblem } from './problem';
 import { correlationId as correlationIdSchema } from './schemas';
@@ -50,7 +52,8 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
         errors: [{ pointer: 'X-Correlation-Id', detail: 'invalid format' }],
       }));
     }
-    next();
+    // Everything this request does, Temporal calls included, runs under its correlation ID.
+    withCorrelationId(res.locals.correlationId, next);
   });
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
 
@@ -79,6 +82,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(welcomeEmailsRouter(client, config, requireJson));
   app.use(accountsRouter(client, config, db, requireJson));
   app.use(usersRouter(db, requireJson));
+  app.use(streamsRouter(client, config, db, requireJson));
   app.use(jobsRouter(client, config.temporal));
 
   if (mailboxDir) {

@@ -6,7 +6,7 @@ import type { z } from 'zod';
  * application/problem+json.
  */
 export interface InvalidParam {
-  /** JSON Pointer into the request body, or the name of a header or path parameter. */
+  /** JSON Pointer into the request body, or the name of a header, path or query parameter. */
   pointer: string;
   detail: string;
 }
@@ -39,7 +39,7 @@ export function sendProblem(res: Response, problem: HttpProblem, instance: strin
 }
 
 /** Parse with zod or throw a 422 naming every offending field. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'path'): z.output<S> {
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'path' | 'query'): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const errors: InvalidParam[] = parsed.error.issues.flatMap((issue) => {

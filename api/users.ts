@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
+import { appendEvent } from '../db/events';
 import { appendToOutbox, outboxStatus, retryParked } from '../db/outbox';
 import { failpoint } from '../platform/failpoint';
 import { welcomeEmailWorkflowId } from '../workflows/definitions';
@@ -9,8 +10,9 @@ import { HttpProblem, parseOrThrow } from './problem';
 import { userPath, welcomeEmailRequest } from './schemas';
 
 /**
- * The outbox pattern: creating a user and announcing it (UserSignedUp) commit in one database
- * transaction. The request never talks to Temporal; the outbox relay starts the welcome job.
+ * The outbox pattern: creating a user, its UserSignedUp event in the `users` stream and the outbox
+ * message that starts the welcome job commit in one database transaction. The request never talks
+ * to Temporal; the outbox relay does.
  */
 export function usersRouter(db: Database, requireJson: RequestHandler): Router {
   const router = Router();
@@ -27,6 +29,13 @@ export function usersRouter(db: Database, requireJson: RequestHandler): Router {
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return false;
       failpoint('user-before-outbox');
+      await appendEvent(trx, {
+        stream: 'users',
+        eventId: `user:${user.userId}:signed-up`,
+        type: 'UserSignedUp',
+        payload: { userId: user.userId }, // no PII in the shared log
+        correlationId: res.locals.correlationId,
+      });
       await appendToOutbox(trx, {
         aggregateType: 'user',
         aggregateId: user.userId,

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import { sql } from 'kysely';
 import nodemailer from 'nodemailer';
@@ -26,8 +26,9 @@ import { loadConfig } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
 import { freePort } from '../platform/ports';
 import { createLogger } from '../platform/logger';
+import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
-import { createWorker } from '../worker/worker';
+import { createWorker, workflowBundleOptions } from '../worker/worker';
 
 const quick = process.argv.includes('--quick');
 const DEPOSITS = quick ? 60 : 600;
@@ -69,7 +70,7 @@ async function runVariant(variant: 'exactly-once' | 'plain', base: Record<string
   const worker = await createWorker({ config, db, activities: variant === 'plain' ? { ...real, applyDeposit: plainDeposit(db) } : real });
   const running = worker.run();
   const connection = await Connection.connect({ address: config.temporal.address });
-  const client = new Client({ connection });
+  const client = createTemporalClient(config.temporal, connection);
   const app = createApp({ config, client, db, logger: createLogger('silent', 'bench') });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -125,7 +126,7 @@ async function main() {
   ensureTemporalBinaries([TEMPORAL_CLI]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
   const bundlePath = path.join(dir, 'workflows.js');
-  fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') })).code);
+  fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('WARN') })).code);
   const devServer = await startDevServer({ executable: requireBinary(TEMPORAL_CLI), ip: '127.0.0.1', port: await freePort() });
   try {
     const base: Record<string, string> = { TEMPORAL_ADDRESS: devServer.address, WORKFLOW_BUNDLE_PATH: bundlePath, LOG_LEVEL: 'silent' };

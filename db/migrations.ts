@@ -104,3 +104,41 @@ migrations['0003_outbox'] = {
     await db.schema.createIndex('outbox_by_aggregate').on('outbox').columns(['aggregate_type', 'aggregate_id', 'seq']).execute();
   },
 };
+
+migrations['0005_streams'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('events')
+      .addColumn('stream', 'text', (c) => c.notNull())
+      .addColumn('stream_offset', 'bigint', (c) => c.notNull())
+      .addColumn('event_id', 'text', (c) => c.notNull().unique())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('correlation_id', 'text', (c) => c.notNull())
+      .addColumn('causation_id', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('events_pk', ['stream', 'stream_offset'])
+      .execute();
+    await db.schema.createIndex('events_by_correlation').on('events').column('correlation_id').execute();
+    await db.schema
+      .createTable('streams')
+      .addColumn('stream', 'text', (c) => c.primaryKey())
+      .addColumn('last_offset', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('consumer_offsets')
+      .addColumn('stream', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('committed_offset', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('consumer_offsets_pk', ['stream', 'group_name'])
+      .execute();
+    await db.schema
+      .createTable('stream_stats')
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('stat_key', 'text', (c) => c.notNull())
+      .addColumn('value', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('stream_stats_pk', ['group_name', 'stat_key'])
+      .execute();
+  },
+};

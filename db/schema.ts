@@ -98,6 +98,45 @@ export interface OutboxTable {
   parked_at: string | null;
 }
 
+/**
+ * The event log: append-only, one ordered stream per aggregate kind (users, orders, payments,
+ * shipments). Consumers read it at their own offset and can replay it from any point.
+ */
+export interface EventsTable {
+  stream: string;
+  /** 1, 2, 3… within the stream, without gaps. */
+  stream_offset: number;
+  /** Stable across retries of whatever caused the event: appending it again changes nothing. */
+  event_id: string;
+  type: string;
+  /** JSON. */
+  payload: string;
+  correlation_id: string;
+  /** The event or request that caused this one. */
+  causation_id: string | null;
+  created_at: string;
+}
+
+export interface StreamsTable {
+  stream: string;
+  last_offset: number;
+}
+
+/** A consumer group's committed position: every event at or before it has been handled. */
+export interface ConsumerOffsetsTable {
+  stream: string;
+  group_name: string;
+  committed_offset: number;
+  updated_at: string;
+}
+
+/** What the demo consumer groups compute from the streams (counts and sums, each event once). */
+export interface StreamStatsTable {
+  group_name: string;
+  stat_key: string;
+  value: number;
+}
+
 export interface DatabaseSchema {
   sent_emails: SentEmailsTable;
   operations: OperationsTable;
@@ -107,4 +146,8 @@ export interface DatabaseSchema {
   telemetry_events: TelemetryEventsTable;
   users: UsersTable;
   outbox: OutboxTable;
+  events: EventsTable;
+  streams: StreamsTable;
+  consumer_offsets: ConsumerOffsetsTable;
+  stream_stats: StreamStatsTable;
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Client, Connection, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
 import { CorrelationIdKey } from '../workflows/definitions';
 import type { Config } from './config';
+import { correlationClientInterceptor } from './correlation';
 
 /** Address, TLS and API key for both the client (API) and the native (worker) connection. */
 export function connectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
@@ -16,9 +17,8 @@ export function connectionOptions(temporal: Config['temporal']): { address: stri
  * A client whose connection opens on first use: the API starts (and answers /healthz) while
  * Temporal is still down; requests that need Temporal answer 503 until it is back.
  */
-export function createTemporalClient(temporal: Config['temporal']): Client {
-  const connection = Connection.lazy(connectionOptions(temporal));
-  return new Client({ connection, namespace: temporal.namespace });
+export function createTemporalClient(temporal: Config['temporal'], connection = Connection.lazy(connectionOptions(temporal))): Client {
+  return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] } });
 }
 
 /** Link to one run in the Temporal Web UI, or undefined when no UI URL is known. */

@@ -14,12 +14,13 @@ import {
   TEMPORAL_TEST_SERVER,
 } from '../platform/temporal-binaries';
 import { freePort } from '../platform/ports';
+import { workflowBundleOptions } from '../worker/worker';
 
 export default async function globalSetup(): Promise<void> {
   ensureTemporalBinaries([TEMPORAL_CLI, TEMPORAL_TEST_SERVER]);
 
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+    ...workflowBundleOptions(),
     logger: new DefaultLogger('WARN'),
   });
   const bundleFile = path.resolve(__dirname, '..', '.cache', 'test', 'workflow-bundle.js');

@@ -6,10 +6,13 @@ import type { Database } from '../db/database';
 import { isPostgres } from '../db/dialect';
 import { claimOutboxBatch, markFailed, markPublished, OUTBOX_CHANNEL, releaseClaims, type OutboxRow } from '../db/outbox';
 import type { Config } from '../platform/config';
+import { withCorrelationId } from '../platform/correlation';
 import { failpoint } from '../platform/failpoint';
 import type { Logger } from '../platform/logger';
+import { liveEvents } from '../platform/live-events';
 import { isTemporalUnavailable, startOnce } from '../platform/temporal';
 import { USER_ID_PATTERN, welcomeEmailJob } from '../workflows/definitions';
+import { deliverToSubscribers, wakeConsumerGroups } from './event-delivery';
 
 /**
  * The outbox relay: publishes committed outbox rows to Temporal, then marks them published.
@@ -28,6 +31,17 @@ class PermanentPublishError extends Error {}
 class TemporalUnavailableError extends Error {
   override message = 'Temporal is unavailable';
 }
+
+const streamEvent = z.object({
+  stream: z.string(),
+  offset: z.number().int().positive(),
+  eventId: z.string(),
+  type: z.string(),
+  payload: z.record(z.string(), z.unknown()),
+  correlationId: z.string(),
+  causationId: z.string(),
+  createdAt: z.string(),
+});
 
 const userSignedUp = z.object({
   userId: z.string().regex(USER_ID_PATTERN),
@@ -53,8 +67,15 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
   const log = logger.child({ component: 'outbox-relay', relay: identity });
   const stats = { published: 0, retried: 0, parked: 0, outages: 0 };
 
-  /** What each event type means in Temporal. Add an entry to publish a new event type. */
+  /** What each outbox message means in Temporal. Add an entry to publish a new kind of message. */
   const publishers: Record<string, (row: OutboxRow) => Promise<void>> = {
+    /** A domain event was appended to its stream: wake the stream's consumer groups, deliver it to subscribers, broadcast it live. */
+    async EventAppended(row) {
+      const event = parsePayload(streamEvent, row);
+      await wakeConsumerGroups(client, config.temporal, event.stream);
+      await deliverToSubscribers(client, config.temporal, event);
+      liveEvents.publish(event);
+    },
     async UserSignedUp(row) {
       const user = parsePayload(userSignedUp, row);
       await startOnce(client, config.temporal, {
@@ -69,7 +90,7 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     try {
       const publish = publishers[row.event_type];
       if (!publish) throw new PermanentPublishError(`no publisher for event type ${row.event_type}`);
-      await publish(row);
+      await withCorrelationId(row.correlation_id, () => publish(row));
       failpoint('relay-after-publish');
       await markPublished(db, row.seq, identity);
       stats.published++;
@@ -80,7 +101,7 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
       await markFailed(db, row.seq, identity, message, park ? 'park' : 1_000 * 2 ** row.attempts);
       if (park) stats.parked++;
       else stats.retried++;
-      log.warn({ seq: row.seq, eventType: row.event_type, err: message, parked: park }, park ? 'outbox row parked' : 'outbox row will be retried');
+      log.warn({ seq: row.seq, eventType: row.event_type, correlationId: row.correlation_id, err: message, parked: park }, park ? 'outbox row parked' : 'outbox row will be retried');
     }
     return 'done';
   }
@@ -132,17 +153,24 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
   async function loop(): Promise<void> {
     const listener = await listen().catch((err: Error) => void log.warn({ err: err.message }, 'outbox LISTEN unavailable; polling only'));
     let backoffMs = config.outbox.pollIntervalMs;
+    let consumerGroupsStarted = false;
     try {
       while (!stopping) {
         try {
+          // Every consumer group defined in code runs: a new one starts at offset 0 and catches up.
+          if (!consumerGroupsStarted) {
+            await wakeConsumerGroups(client, config.temporal);
+            consumerGroupsStarted = true;
+          }
           const handled = await publishBatch();
           backoffMs = config.outbox.pollIntervalMs;
           if (handled < BATCH_SIZE) await pause(config.outbox.pollIntervalMs);
         } catch (err) {
-          if (!(err instanceof TemporalUnavailableError)) log.error({ err }, 'outbox relay error');
-          else {
+          if (err instanceof TemporalUnavailableError || isTemporalUnavailable(err)) {
             stats.outages++;
             log.warn({ retryInMs: backoffMs }, 'Temporal unavailable; outbox rows wait');
+          } else {
+            log.error({ err }, 'outbox relay error');
           }
           await pause(backoffMs);
           backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);

@@ -3,7 +3,16 @@ import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../activities';
 import type { Database } from '../db/database';
 import type { Config } from '../platform/config';
+import { correlationActivityInterceptor } from '../platform/correlation';
 import { connectionOptions } from '../platform/temporal';
+
+/** What goes into the workflow bundle: the workflows and their interceptors (correlation IDs). */
+export function workflowBundleOptions() {
+  return {
+    workflowsPath: require.resolve('../workflows'),
+    workflowInterceptorModules: [require.resolve('../workflows/interceptors')],
+  };
+}
 
 export interface WorkerDeps {
   config: Config;
@@ -27,7 +36,12 @@ export async function createWorker({ config, db, activities, identity }: WorkerD
     activities: activities ?? createActivities({ db, mailer, from: config.mail.from }),
     ...(config.workflowBundlePath
       ? { workflowBundle: { codePath: config.workflowBundlePath } }
-      : { workflowsPath: require.resolve('../workflows') }),
+      : { workflowsPath: workflowBundleOptions().workflowsPath }),
+    interceptors: {
+      activity: [correlationActivityInterceptor],
+      // Used when the worker bundles at start; a prebuilt bundle already contains them.
+      workflowModules: workflowBundleOptions().workflowInterceptorModules,
+    },
     ...(identity ? { identity } : {}),
     // On shutdown, running activities get this long to finish before they are cancelled.
     shutdownGraceTime: '10 seconds',

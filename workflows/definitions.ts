@@ -14,6 +14,9 @@ export const OrderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeTyp
 export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
 export const searchAttributeKeys = [CorrelationIdKey, CustomerIdKey, OrderIdKey, EventTypeKey];
 
+/** Temporal header that carries the correlation ID through clients, workflows and activities. */
+export const CORRELATION_HEADER = 'correlation-id';
+
 /** Every workflow answers this query with the step it is on, for the job status endpoint. */
 export interface Progress {
   step: string;
@@ -81,3 +84,73 @@ export interface DepositResult {
   /** At-most-once telemetry: 'lost' is acceptable and counted, never retried. */
   telemetry: 'recorded' | 'lost';
 }
+
+// ---- Event streams, consumer groups and durable subscriptions ----
+
+/** An event as stored in the log and delivered to consumers and subscribers. */
+export interface StreamEvent {
+  stream: string;
+  offset: number;
+  eventId: string;
+  type: string;
+  payload: Record<string, unknown>;
+  correlationId: string;
+  causationId: string;
+  createdAt: string;
+}
+
+/** One stream per aggregate kind. */
+export const STREAMS = ['users', 'orders', 'payments', 'shipments'] as const;
+
+/**
+ * Consumer groups, defined in code. Each reads its stream at its own committed offset. Adding a
+ * group here is all it takes: it starts at offset 0 and catches up; no producer changes.
+ */
+export const CONSUMER_GROUPS: Array<{ stream: string; group: string; description: string }> = [
+  { stream: 'users', group: 'signup-stats', description: 'counts sign-ups' },
+  { stream: 'payments', group: 'revenue-stats', description: 'counts payments and sums them per currency' },
+  { stream: 'orders', group: 'order-stats', description: 'counts order events by type' },
+];
+
+export const streamConsumerWorkflowId = (stream: string, group: string) => `stream-consumer:${stream}:${group}`;
+
+export interface StreamConsumerInput {
+  stream: string;
+  group: string;
+}
+
+export interface ConsumerProgress {
+  /** Events whose effect this run applied. */
+  applied: number;
+  /** Events read again (after a seek or a retried batch) whose effect was already there. */
+  duplicatesSkipped: number;
+  committedOffset: number;
+}
+
+/** New events are in the log: read them now rather than at the next idle check. */
+export const wakeSignal = defineSignal('wake');
+/** Move the group's offset (back to replay, forward to skip), applied between batches. */
+export const seekSignal = defineSignal<[offset: number]>('seek');
+export const consumerProgressQuery = defineQuery<ConsumerProgress>('consumerProgress');
+
+/**
+ * Durable subscriptions: a topic (a stream's name) maps to subscriber workflows; each event of the
+ * listed types is delivered by signal to each subscriber, which reacts once per event ID with a
+ * one-off child workflow.
+ */
+export const SUBSCRIPTIONS: Array<{ topic: string; subscriber: string; eventTypes: string[]; description: string }> = [
+  { topic: 'payments', subscriber: 'loyalty', eventTypes: ['PaymentProcessed'], description: 'credits 1 loyalty point per 100 minor units paid' },
+  { topic: 'orders', subscriber: 'shipping-notice', eventTypes: ['OrderShipped'], description: 'emails the customer that the order is on its way' },
+];
+
+export const subscriberWorkflowId = (topic: string, subscriber: string) => `subscriber:${topic}:${subscriber}`;
+export const reactionWorkflowId = (subscriber: string, eventId: string) => `reaction:${subscriber}:${eventId}`;
+
+export interface SubscriberInput {
+  topic: string;
+  subscriber: string;
+  /** Event IDs already handled, carried across continue-as-new (the child ID still dedupes beyond it). */
+  recentlySeen?: string[];
+}
+
+export const deliverSignal = defineSignal<[event: StreamEvent]>('deliver');

@@ -1,3 +1,4 @@
 // The worker bundles this file: every workflow Conveyor runs is exported here.
 export { deposit } from './deposit';
+export { reaction, streamConsumer, topicSubscriber } from './streams';
 export { welcomeEmail } from './welcome-email';

@@ -8,11 +8,12 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import { DefaultLogger, Runtime, type WorkflowBundlePath } from '@temporalio/worker';
 import { createApp, type AppDeps } from '../../api/app';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
+import { createTemporalClient } from '../../platform/temporal';
 import { createWorker } from '../../worker/worker';
 
 /** Keep the test output to warnings; a Runtime can be installed once per process. */
@@ -58,9 +59,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig(testEnv(env));
 }
 
+/** Production's client (with its interceptors) on an eagerly opened connection. */
 export async function connectClient(config: Config): Promise<Client> {
-  const connection = await Connection.connect({ address: config.temporal.address });
-  return new Client({ connection, namespace: config.temporal.namespace });
+  return createTemporalClient(config.temporal, await Connection.connect({ address: config.temporal.address }));
 }
 
 /** The real Express app on an ephemeral loopback port. */

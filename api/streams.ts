@@ -1,0 +1,148 @@
+import { Router, type RequestHandler } from 'express';
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { Database } from '../db/database';
+import { committedOffset, lastOffset, readEvents, toStoredEvent } from '../db/events';
+import type { Config } from '../platform/config';
+import { liveEvents } from '../platform/live-events';
+import { webUiLink } from '../platform/temporal';
+import {
+  CONSUMER_GROUPS,
+  CorrelationIdKey,
+  seekSignal,
+  streamConsumerWorkflowId,
+  STREAMS,
+  type StreamEvent,
+} from '../workflows/definitions';
+import { jobStatusUrl } from './jobs';
+import { HttpProblem, parseOrThrow } from './problem';
+import { correlationId as correlationIdSchema } from './schemas';
+
+const streamPath = z.object({ stream: z.enum(STREAMS) });
+const groupPath = streamPath.extend({ group: z.string() });
+const eventsQuery = z.object({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1_000).default(100),
+});
+const seekBody = z.strictObject({ offset: z.number().int().min(0) });
+
+/** How often an idle live feed sends a comment line, so proxies keep the connection open. */
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * Event streams (the replayable log, its consumer groups), the live pub/sub feed and the
+ * correlation view that ties workflows and events together.
+ */
+export function streamsRouter(client: Client, config: Config, db: Database, requireJson: RequestHandler): Router {
+  const router = Router();
+  const { temporal } = config;
+  const withDeadline = <T>(fn: () => Promise<T>) => client.withDeadline(Date.now() + temporal.rpcTimeoutMs, fn);
+
+  router.get('/v1/streams/:stream/events', async (req, res) => {
+    const { stream } = parseOrThrow(streamPath, req.params, 'path');
+    const { after, limit } = parseOrThrow(eventsQuery, req.query, 'query');
+    const events = await readEvents(db, stream, after, limit);
+    res.json({ stream, lastOffset: await lastOffset(db, stream), events, nextAfter: events.at(-1)?.offset ?? after });
+  });
+
+  router.get('/v1/streams/:stream/consumers', async (req, res) => {
+    const { stream } = parseOrThrow(streamPath, req.params, 'path');
+    const last = await lastOffset(db, stream);
+    const consumers = await Promise.all(
+      CONSUMER_GROUPS.filter((g) => g.stream === stream).map(async ({ group, description }) => {
+        const committed = await committedOffset(db, stream, group);
+        const workflowId = streamConsumerWorkflowId(stream, group);
+        return { group, description, committedOffset: committed, lag: last - committed, workflowId, webUiUrl: webUiLink(temporal, workflowId) ?? null };
+      }),
+    );
+    res.json({ stream, lastOffset: last, consumers });
+  });
+
+  router.post('/v1/streams/:stream/consumers/:group/seek', requireJson, async (req, res) => {
+    const { stream, group } = parseOrThrow(groupPath, req.params, 'path');
+    if (!CONSUMER_GROUPS.some((g) => g.stream === stream && g.group === group)) {
+      throw new HttpProblem(404, 'consumer-group-not-found', 'No such consumer group', `Stream '${stream}' has no consumer group '${group}'.`);
+    }
+    const { offset } = parseOrThrow(seekBody, req.body, 'body');
+    const last = await lastOffset(db, stream);
+    if (offset > last) {
+      throw new HttpProblem(422, 'validation-error', 'The request is not valid', `/offset: must be at most the stream's last offset (${last})`, {
+        errors: [{ pointer: '/offset', detail: `must be at most ${last}` }],
+      });
+    }
+    // The group applies the seek between batches, so no batch in flight can overwrite it.
+    await withDeadline(() =>
+      client.workflow.signalWithStart('streamConsumer', {
+        taskQueue: temporal.taskQueue,
+        workflowId: streamConsumerWorkflowId(stream, group),
+        args: [{ stream, group }],
+        signal: seekSignal,
+        signalArgs: [offset],
+      }),
+    );
+    res.status(202).json({ stream, group, seekTo: offset, consumersUrl: `/v1/streams/${stream}/consumers` });
+  });
+
+  // Pub/sub as the article means it: a live broadcast, nothing stored. A client that is not
+  // connected misses events; one that reads too slowly has events dropped while its buffer is full.
+  router.get('/v1/topics/:stream/live', (req, res) => {
+    const { stream } = parseOrThrow(streamPath, req.params, 'path');
+    res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+    res.flushHeaders();
+    res.write(': connected; events published from now on will follow\n\n');
+    let slow = false;
+    let dropped = 0;
+    res.on('drain', () => {
+      slow = false;
+    });
+    const unsubscribe = liveEvents.subscribe((event: StreamEvent) => {
+      if (event.stream !== stream) return;
+      if (slow) {
+        dropped++;
+        return;
+      }
+      slow = !res.write(`id: ${event.eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    });
+    const keepalive = setInterval(() => res.write(`: keepalive${dropped ? `; ${dropped} events dropped while you were slow` : ''}\n\n`), KEEPALIVE_MS);
+    req.on('close', () => {
+      clearInterval(keepalive);
+      unsubscribe();
+    });
+  });
+
+  // The forensic view: everything that carries one correlation ID, in time order.
+  router.get('/v1/correlations/:correlationId', async (req, res) => {
+    const { correlationId } = parseOrThrow(z.object({ correlationId: correlationIdSchema }), req.params, 'path');
+    const workflows = await withDeadline(async () => {
+      const found = [];
+      for await (const wf of client.workflow.list({ query: `${CorrelationIdKey.name} = "${correlationId}"` })) found.push(wf);
+      return found;
+    });
+    const workflowEntries = workflows.map((wf) => ({
+      kind: 'workflow' as const,
+      at: wf.startTime.toISOString(),
+      workflowId: wf.workflowId,
+      runId: wf.runId,
+      type: wf.type,
+      status: wf.status.name,
+      closedAt: wf.closeTime?.toISOString() ?? null,
+      statusUrl: jobStatusUrl(wf.workflowId),
+      webUiUrl: webUiLink(temporal, wf.workflowId, wf.runId) ?? null,
+    }));
+    const events = (await db.selectFrom('events').selectAll().where('correlation_id', '=', correlationId).execute()).map((row) => ({
+      kind: 'event' as const,
+      at: row.created_at,
+      ...toStoredEvent(row),
+    }));
+    const timeline = [...workflowEntries, ...events].sort((a, b) => a.at.localeCompare(b.at));
+    res.json({
+      correlationId,
+      webUiQuery: `${CorrelationIdKey.name}="${correlationId}"`,
+      workflows: workflows.length,
+      events: events.length,
+      timeline,
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,97 @@
+import type { Transaction } from 'kysely';
+import type { Database } from './database';
+import { appendToOutbox } from './outbox';
+import type { DatabaseSchema } from './schema';
+
+export interface DomainEvent {
+  stream: string;
+  eventId: string;
+  type: string;
+  payload: Record<string, unknown>;
+  correlationId: string;
+  causationId?: string;
+}
+
+export interface StoredEvent extends Required<DomainEvent> {
+  offset: number;
+  createdAt: string;
+}
+
+/**
+ * Append an event to its stream, in the caller's transaction (next to the change it records), once:
+ * a second append with the same event ID returns the stored event. The stream's counter row is
+ * bumped with one atomic UPDATE, which serialises appenders per stream, so offsets have no gaps or
+ * duplicates. The same transaction writes an outbox row: the relay then delivers the event to
+ * subscribers and wakes consumer groups, so producers never talk to consumers.
+ */
+export async function appendEvent(trx: Transaction<DatabaseSchema>, event: DomainEvent): Promise<StoredEvent> {
+  const existing = await trx.selectFrom('events').selectAll().where('event_id', '=', event.eventId).executeTakeFirst();
+  if (existing) return toStoredEvent(existing);
+  await trx.insertInto('streams').values({ stream: event.stream, last_offset: 0 }).onConflict((oc) => oc.column('stream').doNothing()).execute();
+  const { last_offset } = await trx
+    .updateTable('streams')
+    .set((eb) => ({ last_offset: eb('last_offset', '+', 1) }))
+    .where('stream', '=', event.stream)
+    .returning('last_offset')
+    .executeTakeFirstOrThrow();
+  const row = {
+    stream: event.stream,
+    stream_offset: Number(last_offset),
+    event_id: event.eventId,
+    type: event.type,
+    payload: JSON.stringify(event.payload),
+    correlation_id: event.correlationId,
+    causation_id: event.causationId ?? null,
+    created_at: new Date().toISOString(),
+  };
+  await trx.insertInto('events').values(row).execute();
+  const stored = toStoredEvent(row);
+  // Each event is its own outbox aggregate: deliveries need no order (the log has it), so they fan out in parallel.
+  await appendToOutbox(trx, { aggregateType: 'event', aggregateId: event.eventId, eventType: 'EventAppended', payload: { ...stored }, correlationId: event.correlationId });
+  return stored;
+}
+
+export function toStoredEvent(row: DatabaseSchema['events']): StoredEvent {
+  return {
+    stream: row.stream,
+    offset: Number(row.stream_offset),
+    eventId: row.event_id,
+    type: row.type,
+    payload: JSON.parse(row.payload) as Record<string, unknown>,
+    correlationId: row.correlation_id,
+    causationId: row.causation_id ?? '',
+    createdAt: row.created_at,
+  };
+}
+
+export async function readEvents(db: Database, stream: string, afterOffset: number, limit: number): Promise<StoredEvent[]> {
+  const rows = await db
+    .selectFrom('events')
+    .selectAll()
+    .where('stream', '=', stream)
+    .where('stream_offset', '>', afterOffset)
+    .orderBy('stream_offset')
+    .limit(limit)
+    .execute();
+  return rows.map(toStoredEvent);
+}
+
+export async function lastOffset(db: Database, stream: string): Promise<number> {
+  const row = await db.selectFrom('streams').select('last_offset').where('stream', '=', stream).executeTakeFirst();
+  return Number(row?.last_offset ?? 0);
+}
+
+export async function committedOffset(db: Database, stream: string, group: string): Promise<number> {
+  const row = await db.selectFrom('consumer_offsets').select('committed_offset').where('stream', '=', stream).where('group_name', '=', group).executeTakeFirst();
+  return Number(row?.committed_offset ?? 0);
+}
+
+/** Set a group's offset (forwards after a batch, or anywhere on a seek): a plain idempotent write. */
+export async function commitOffset(db: Database, stream: string, group: string, offset: number): Promise<void> {
+  const now = new Date().toISOString();
+  await db
+    .insertInto('consumer_offsets')
+    .values({ stream, group_name: group, committed_offset: offset, updated_at: now })
+    .onConflict((oc) => oc.columns(['stream', 'group_name']).doUpdateSet({ committed_offset: offset, updated_at: now }))
+    .execute();
+}

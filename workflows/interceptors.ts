@@ -1,0 +1,69 @@
+/**
+ * Correlation IDs inside workflows (bundled with the workflow code). The ID arrives in the
+ * `correlation-id` header of the start (or, failing that, the CorrelationId search attribute) and
+ * leaves on every activity, child workflow, signal and continue-as-new this workflow issues, and
+ * on its log lines. A child also gets it as its CorrelationId search attribute, so the Web UI's
+ * `CorrelationId="…"` finds the whole tree.
+ */
+import { defaultPayloadConverter } from '@temporalio/common';
+import {
+  workflowInfo,
+  type ActivityInput,
+  type ContinueAsNewInput,
+  type LocalActivityInput,
+  type Next,
+  type SignalWorkflowInput,
+  type StartChildWorkflowExecutionInput,
+  type WorkflowExecuteInput,
+  type WorkflowInboundCallsInterceptor,
+  type WorkflowInterceptorsFactory,
+  type WorkflowOutboundCallsInterceptor,
+} from '@temporalio/workflow';
+import { CORRELATION_HEADER, CorrelationIdKey } from './definitions';
+
+// Module state is per workflow execution: each run has its own copy of the bundle's globals.
+let correlationId: string | undefined;
+
+function withHeader<T extends { headers: Record<string, unknown> }>(input: T): T {
+  if (!correlationId) return input;
+  return { ...input, headers: { ...input.headers, [CORRELATION_HEADER]: defaultPayloadConverter.toPayload(correlationId) } };
+}
+
+class CorrelationInbound implements WorkflowInboundCallsInterceptor {
+  execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    const header = input.headers[CORRELATION_HEADER];
+    correlationId = header ? (defaultPayloadConverter.fromPayload(header) as string) : workflowInfo().typedSearchAttributes.get(CorrelationIdKey);
+    return next(input);
+  }
+}
+
+class CorrelationOutbound implements WorkflowOutboundCallsInterceptor {
+  scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
+    return next(withHeader(input));
+  }
+  scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>) {
+    return next(withHeader(input));
+  }
+  signalWorkflow(input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>) {
+    return next(withHeader(input));
+  }
+  continueAsNew(input: ContinueAsNewInput, next: Next<WorkflowOutboundCallsInterceptor, 'continueAsNew'>) {
+    return next(withHeader(input));
+  }
+  startChildWorkflowExecution(input: StartChildWorkflowExecutionInput, next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>) {
+    const given = input.options.typedSearchAttributes;
+    const pairs = Array.isArray(given) ? given : [];
+    const hasCorrelation = pairs.some((p) => p.key.name === CorrelationIdKey.name) || (given && !Array.isArray(given));
+    const options =
+      correlationId && !hasCorrelation ? { ...input.options, typedSearchAttributes: [...pairs, { key: CorrelationIdKey, value: correlationId }] } : input.options;
+    return next(withHeader({ ...input, options }));
+  }
+  getLogAttributes(input: Record<string, unknown>, next: Next<WorkflowOutboundCallsInterceptor, 'getLogAttributes'>) {
+    return next(correlationId ? { ...input, correlationId } : input);
+  }
+}
+
+export const interceptors: WorkflowInterceptorsFactory = () => ({
+  inbound: [new CorrelationInbound()],
+  outbound: [new CorrelationOutbound()],
+});
