@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
 import type { Database } from '../db/database';
 
-export type EmailTemplate = 'welcome' | 'getting-started';
+export type EmailTemplate = 'welcome' | 'getting-started' | 'order-confirmation';
 
 export interface SendEmailInput {
   /** Stable across retries: `<workflowId>/<step>`. */
@@ -10,6 +10,8 @@ export interface SendEmailInput {
   to: string;
   template: EmailTemplate;
   name: string;
+  /** For 'order-confirmation': the order it confirms. */
+  orderId?: string;
 }
 
 export interface SendEmailResult {
@@ -24,7 +26,7 @@ export interface EmailDeps {
   from: string;
 }
 
-function render(template: EmailTemplate, name: string): { subject: string; text: string } {
+function render({ template, name, orderId }: SendEmailInput): { subject: string; text: string } {
   switch (template) {
     case 'welcome':
       return {
@@ -39,6 +41,11 @@ function render(template: EmailTemplate, name: string): { subject: string; text:
           `  1. Enqueue a job with POST /v1/welcome-emails and watch it in the Temporal Web UI.\n` +
           `  2. Poll its status URL until it completes.\n` +
           `  3. Read docs/architecture.md to see how the pieces fit.\n\n— The Conveyor team\n`,
+      };
+    case 'order-confirmation':
+      return {
+        subject: `Your order ${orderId} has been delivered`,
+        text: `Hi ${name},\n\nyour order ${orderId} has been delivered. Thank you for shopping with us.\n\n— The Conveyor team\n`,
       };
   }
 }
@@ -66,7 +73,7 @@ export function createEmailActivities({ db, mailer, from }: EmailDeps) {
         .executeTakeFirst();
       if (already) return { messageId: already.message_id, sentNow: false };
 
-      const { subject, text } = render(input.template, input.name);
+      const { subject, text } = render(input);
       await mailer.sendMail({
         from,
         to: input.to,

@@ -1,5 +1,6 @@
 import { createAccountActivities } from './accounts';
 import { createEmailActivities, type EmailDeps } from './email';
+import { createOrderActivities } from './orders';
 
 export type ActivityDeps = EmailDeps;
 
@@ -8,6 +9,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createEmailActivities(deps),
     ...createAccountActivities(deps),
+    ...createOrderActivities(deps),
   };
 }
 
