@@ -7,7 +7,9 @@ import type { Logger } from '../platform/logger';
 import { readMailbox } from '../platform/mail-catcher';
 import { accountsRouter } from './accounts';
 import { idempotencyKeys } from './idempotency';
+import { inventoryRouter } from './inventory';
 import { jobsRouter } from './jobs';
+import { ordersRouter } from './orders';
 import { HttpProblem, sendProblem } from './problem';
 import { correlationId as correlationIdSchema } from './schemas';
 import { asUnavailableProblem } from './temporal-errors';
@@ -77,6 +79,8 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(idempotencyKeys({ db, retentionMs: config.idempotencyKeyRetentionMs, logger }));
   app.use(welcomeEmailsRouter(client, config, requireJson));
   app.use(accountsRouter(client, config, db, requireJson));
+  app.use(ordersRouter(client, config, requireJson));
+  app.use(inventoryRouter(db));
   app.use(jobsRouter(client, config.temporal));
 
   if (mailboxDir) {

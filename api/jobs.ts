@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { Router } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { Config } from '../platform/config';
 import { webUiLink } from '../platform/temporal';
 import { CorrelationIdKey, progressQuery } from '../workflows/definitions';
@@ -75,6 +76,10 @@ export interface JobStart {
   summary: string;
   /** Markdown for the Web UI's details: what this job does. */
   details: string;
+  /** Search attributes besides CorrelationId (e.g. OrderId), so the Web UI can find the job. */
+  searchAttributes?: SearchAttributePair[];
+  /** Where the Location header points; the generic job status by default. */
+  statusUrl?: string;
 }
 
 /**
@@ -85,6 +90,7 @@ export interface JobStart {
  */
 export async function startJob(client: Client, temporal: Config['temporal'], res: Response, job: JobStart): Promise<void> {
   const correlationId: string = res.locals.correlationId;
+  const statusUrl = job.statusUrl ?? jobStatusUrl(job.workflowId);
   try {
     const handle = await client.withDeadline(Date.now() + temporal.rpcTimeoutMs, () =>
       client.workflow.start(job.workflowType, {
@@ -93,25 +99,44 @@ export async function startJob(client: Client, temporal: Config['temporal'], res
         args: job.args,
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [{ key: CorrelationIdKey, value: correlationId }],
+        typedSearchAttributes: [{ key: CorrelationIdKey, value: correlationId }, ...(job.searchAttributes ?? [])],
         staticSummary: job.summary,
         staticDetails: job.details,
       }),
     );
     res
       .status(202)
-      .location(jobStatusUrl(job.workflowId))
+      .location(statusUrl)
       .json({
         jobId: job.workflowId,
         status: 'RUNNING',
-        statusUrl: jobStatusUrl(job.workflowId),
+        statusUrl,
         correlationId,
         webUiUrl: webUiLink(temporal, job.workflowId, handle.firstExecutionRunId) ?? null,
       });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     const finished = await readJob(client, temporal, job.workflowId);
-    res.status(200).location(finished.statusUrl).json(finished);
+    res.status(200).location(statusUrl).json(finished);
+  }
+}
+
+/**
+ * Signal or update a running job. When it is not running, the answer names why: 404 when it never
+ * existed, or the problem `closed` builds from the finished job (typically a 409).
+ */
+export async function withOpenJob<T>(
+  client: Client,
+  temporal: Config['temporal'],
+  jobId: string,
+  call: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>,
+  closed: (job: JobView) => HttpProblem,
+): Promise<T> {
+  try {
+    return await client.withDeadline(Date.now() + temporal.rpcTimeoutMs, () => call(client.workflow.getHandle(jobId)));
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    throw closed(await readJob(client, temporal, jobId));
   }
 }
 

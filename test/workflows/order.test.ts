@@ -29,6 +29,7 @@ import {
 } from '../../workflows/definitions';
 import type { order } from '../../workflows/order';
 import { quietTemporalRuntime, tempDir, uniqueTag, waitFor, workflowBundle } from '../support/env';
+import { balanceOf as balanceOfAccount, openAccount, stockOf as stockOfSku, stockSku } from '../support/shop';
 
 const taskQueue = 'order-test';
 const PRICE = 1_250;
@@ -52,24 +53,16 @@ afterAll(async () => {
   await db?.destroy();
 });
 
-/** A fresh SKU with STOCK units and a fresh USD account with BALANCE, so tests never share rows. */
 async function shop({ balance = BALANCE } = {}) {
-  const now = new Date().toISOString();
-  const sku = uniqueTag('sku');
-  const accountId = uniqueTag('acct');
-  await db.insertInto('inventory').values({ sku, name: 'Test widget', stock: STOCK, price: PRICE, currency: 'USD', updated_at: now }).execute();
-  await db
-    .insertInto('accounts')
-    .values({ account_id: accountId, email: `${accountId}@example.com`, currency: 'USD', balance, created_at: now, updated_at: now })
-    .execute();
+  const sku = await stockSku(db, { stock: STOCK, price: PRICE });
+  const accountId = await openAccount(db, { balance });
   const orderId = uniqueTag('o');
   const input: OrderInput = { orderId, customerId: 'c-9', items: [{ sku, quantity: 2 }], paymentAccountId: accountId };
   return { sku, accountId, orderId, input };
 }
 
-const stockOf = async (sku: string) => (await db.selectFrom('inventory').select('stock').where('sku', '=', sku).executeTakeFirstOrThrow()).stock;
-const balanceOf = async (accountId: string) =>
-  Number((await db.selectFrom('accounts').select('balance').where('account_id', '=', accountId).executeTakeFirstOrThrow()).balance);
+const stockOf = (sku: string) => stockOfSku(db, sku);
+const balanceOf = (accountId: string) => balanceOfAccount(db, accountId);
 const orderRow = (orderId: string) => db.selectFrom('orders').selectAll().where('order_id', '=', orderId).executeTakeFirst();
 const shipmentRow = (orderId: string) => db.selectFrom('shipments').selectAll().where('order_id', '=', orderId).executeTakeFirst();
 
@@ -222,8 +215,10 @@ test('payment timeout: a charge not settled within 15 minutes releases the reser
   const { result, elapsedMs } = await runOrder(input, { activities, record: 'payment-timeout' });
 
   expect(result).toMatchObject({ status: 'FAILED', reason: 'payment not settled within 15 minutes of the reservation: the reservation expired' });
-  expect(charges.length).toBeGreaterThan(3); // retried for the whole window (skipped), then given up
-  expect(elapsedMs).toBeGreaterThanOrEqual(15 * 60_000);
+  expect(charges.length).toBeGreaterThan(3);
+  // Retried for most of the window (skipped); the server stops when the next attempt would end past it.
+  expect(elapsedMs).toBeGreaterThan(10 * 60_000);
+  expect(elapsedMs).toBeLessThanOrEqual(15 * 60_000);
   expect(compensationsOf(result)).toEqual(['refund payment: nothing to undo', 'release inventory: undone']);
   expect([await stockOf(sku), await balanceOf(accountId)]).toEqual([STOCK, BALANCE]);
 });

@@ -1,0 +1,25 @@
+import type { Database } from '../../db/database';
+import { uniqueTag } from './env';
+
+/** Test fixtures for orders: a fresh SKU and a fresh USD account, so tests never share rows. */
+export async function stockSku(db: Database, { stock = 5, price = 1_250 } = {}): Promise<string> {
+  const sku = uniqueTag('sku');
+  await db.insertInto('inventory').values({ sku, name: 'Test widget', stock, price, currency: 'USD', updated_at: new Date().toISOString() }).execute();
+  return sku;
+}
+
+export async function openAccount(db: Database, { balance = 10_000 } = {}): Promise<string> {
+  const accountId = uniqueTag('acct');
+  const now = new Date().toISOString();
+  await db
+    .insertInto('accounts')
+    .values({ account_id: accountId, email: `${accountId}@example.com`, currency: 'USD', balance, created_at: now, updated_at: now })
+    .execute();
+  return accountId;
+}
+
+export const stockOf = async (db: Database, sku: string) =>
+  (await db.selectFrom('inventory').select('stock').where('sku', '=', sku).executeTakeFirstOrThrow()).stock;
+
+export const balanceOf = async (db: Database, accountId: string) =>
+  Number((await db.selectFrom('accounts').select('balance').where('account_id', '=', accountId).executeTakeFirstOrThrow()).balance);
