@@ -8,12 +8,13 @@ export async function stockSku(db: Database, { stock = 5, price = 1_250 } = {}):
   return sku;
 }
 
-export async function openAccount(db: Database, { balance = 10_000 } = {}): Promise<string> {
+/** With `withEmail: false` the order's confirmation has no address and is skipped. */
+export async function openAccount(db: Database, { balance = 10_000, withEmail = true } = {}): Promise<string> {
   const accountId = uniqueTag('acct');
   const now = new Date().toISOString();
   await db
     .insertInto('accounts')
-    .values({ account_id: accountId, email: `${accountId}@example.com`, currency: 'USD', balance, created_at: now, updated_at: now })
+    .values({ account_id: accountId, email: withEmail ? `${accountId}@example.com` : null, currency: 'USD', balance, created_at: now, updated_at: now })
     .execute();
   return accountId;
 }
