@@ -7,6 +7,7 @@ import {
   cancelOrderUpdate,
   carrierEventSignal,
   CustomerIdKey,
+  itemCount,
   orderStatusQuery,
   orderWorkflowId,
   OrderIdKey,
@@ -40,12 +41,11 @@ export function ordersRouter(client: Client, config: Config, requireJson: Reques
     const idempotency: IdempotencyContext | undefined = res.locals.idempotency;
     const orderId = body.orderId ?? `o-${idempotency ? operationIdFor(idempotency).slice(0, 20) : randomUUID()}`;
     const input: OrderInput = { orderId, customerId: body.customerId, items: body.items, paymentAccountId: body.paymentAccountId };
-    const quantity = body.items.reduce((sum, item) => sum + item.quantity, 0);
     await startJob(client, temporal, res, {
       workflowType: 'order' satisfies keyof typeof workflows,
       workflowId: orderWorkflowId(orderId),
       args: [input],
-      summary: `Order ${orderId}: ${quantity} items for ${body.customerId}`,
+      summary: `Order ${orderId}: ${itemCount(body.items)} items for ${body.customerId}`,
       details:
         'Reserve inventory → charge payment → ship (child workflow `shipment:' + orderId + '`) → confirmation email. ' +
         'On a failure, or a cancel before pick-up (update `cancelOrder`), the completed steps are compensated in reverse order.',

@@ -87,6 +87,9 @@ export interface OrderItem {
   quantity: number;
 }
 
+/** How many units an order holds, as the summary and the steps say it ("3 items"). */
+export const itemCount = (items: OrderItem[]) => items.reduce((sum, item) => sum + item.quantity, 0);
+
 export interface OrderInput {
   orderId: string;
   customerId: string;

@@ -14,6 +14,7 @@ import {
 import type { Activities } from '../activities';
 import {
   cancelOrderUpdate,
+  itemCount,
   orderStatusQuery,
   PAYMENT_WINDOW,
   PICK_UP_WINDOW,
@@ -120,7 +121,7 @@ export async function order(input: OrderInput): Promise<OrderView> {
         'reserve inventory',
         'reserving inventory…',
         () => reserveInventory.executeWithOptions({ summary: 'Reserve inventory' }, [{ operationKey: reserveKey, items: input.items }]),
-        (r) => `reserved ${r.items.length} line(s) for ${r.amount} ${r.currency}`,
+        (r) => `reserved ${itemCount(r.items)} items for ${r.amount} ${r.currency}`,
       );
       Object.assign(view, { amount: reservation.amount, currency: reservation.currency });
 
