@@ -8,7 +8,7 @@ import { openDatabase, type Database } from '../../db/database';
 import { loadConfig } from '../../platform/config';
 import { connectClient, json, postJson, startTestApi, testEnv, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
-import { balanceOf, openAccount, stockSku } from '../support/shop';
+import { balanceOf, openAccount, stockSku, untilBooked } from '../support/shop';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 
 describe.each(testDatabases())('%s', (_name, target) => {
@@ -52,7 +52,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(await charges()).toEqual([{ entry_id: `order:${orderId}/charge`, amount: -2_500 }]);
 
     workers.push(await spawnWorker(env));
-    await waitFor('the shipment to be booked', async () => ((await order(statusUrl)).steps?.[2]?.state === 'running' ? true : undefined), 60_000);
+    await untilBooked(db, orderId, 60_000);
     for (const type of ['picked_up', 'delivered']) expect((await postJson(`${api.url}/v1/shipments/${orderId}/events`, { type })).status).toBe(202);
     const done = await waitFor('the order to close', async () => {
       const o = await order(statusUrl);

@@ -1,5 +1,5 @@
 import type { Database } from '../../db/database';
-import { uniqueTag } from './env';
+import { uniqueTag, waitFor } from './env';
 
 /** Test fixtures for orders: a fresh SKU and a fresh USD account, so tests never share rows. */
 export async function stockSku(db: Database, { stock = 5, price = 1_250 } = {}): Promise<string> {
@@ -24,3 +24,7 @@ export const stockOf = async (db: Database, sku: string) =>
 
 export const balanceOf = async (db: Database, accountId: string) =>
   Number((await db.selectFrom('accounts').select('balance').where('account_id', '=', accountId).executeTakeFirstOrThrow()).balance);
+
+/** The booking is the shipment workflow's first step: once it is there, the shipment takes carrier events. */
+export const untilBooked = (db: Database, orderId: string, timeoutMs = 30_000) =>
+  waitFor('the carrier booking', async () => (await db.selectFrom('shipments').select('order_id').where('order_id', '=', orderId).executeTakeFirst()) && true, timeoutMs);

@@ -29,7 +29,7 @@ import {
 } from '../../workflows/definitions';
 import type { order } from '../../workflows/order';
 import { quietTemporalRuntime, tempDir, uniqueTag, waitFor, workflowBundle } from '../support/env';
-import { balanceOf as balanceOfAccount, openAccount, stockOf as stockOfSku, stockSku } from '../support/shop';
+import { balanceOf as balanceOfAccount, openAccount, stockOf as stockOfSku, stockSku, untilBooked } from '../support/shop';
 
 const taskQueue = 'order-test';
 const PRICE = 1_250;
@@ -174,7 +174,7 @@ test('cancel before pick-up: accepted, every step compensated, the order CANCELE
   const { result } = await runOrder(input, {
     record: 'canceled',
     drive: async (handle) => {
-      await waitFor('the carrier booking', async () => (await shipmentRow(orderId)) && true);
+      await untilBooked(db, orderId);
       accepted = await handle.executeUpdate(cancelOrderUpdate, { args: [{ reason: 'changed my mind' }] });
     },
   });
