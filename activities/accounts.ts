@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/database';
 import { failpoint } from '../platform/failpoint';
-import type { Transaction } from 'kysely';
 import type { DatabaseSchema } from '../db/schema';
 import { once, refuseIfVoided, undoOnce } from './once';
 
