@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { sql } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/database';
 import { appendEvent } from '../db/events';
 import { currentCorrelationId } from '../platform/correlation';
 import { failpoint } from '../platform/failpoint';
-import { once } from './once';
+import type { DatabaseSchema } from '../db/schema';
+import { once, refuseIfVoided, undoOnce } from './once';
 
 export interface DepositInput {
   /** `<workflowId>/apply`: the same for every retry of this deposit. */
@@ -27,6 +28,51 @@ export interface DepositApplied {
 /** Business refusals: retrying cannot help, so they fail the deposit at once. */
 export const CURRENCY_MISMATCH = 'CurrencyMismatch';
 export const BALANCE_OVERFLOW = 'BalanceOverflow';
+export const INSUFFICIENT_FUNDS = 'InsufficientFunds';
+export const PAYMENT_REFUSED = 'PaymentRefused';
+
+export interface ChargeInput {
+  /** `<workflowId>/charge`. */
+  operationKey: string;
+  accountId: string;
+  amount: number;
+  currency: string;
+}
+
+/** What the charge stored under its key; the refund reads it back to credit the same amount. */
+export interface PaymentCharged {
+  entryId: string;
+  accountId: string;
+  amount: number;
+  currency: string;
+  balance: number;
+  /** The account's email on file (PUT /v1/accounts/<id>/email), for the confirmation; null if none. */
+  email: string | null;
+}
+
+/**
+ * One ledger entry and the balance change it makes, in one conditional UPDATE: the balance never
+ * goes below zero and the currency must match, checked and applied atomically (no read-then-write).
+ * Returns undefined, changing nothing, when the condition does not hold.
+ */
+async function postEntry(trx: Transaction<DatabaseSchema>, entry: { entryId: string; accountId: string; amount: number; currency: string }) {
+  const now = new Date().toISOString();
+  const account = await trx
+    .updateTable('accounts')
+    .set((eb) => ({ balance: eb('balance', '+', entry.amount), updated_at: now }))
+    .where('account_id', '=', entry.accountId)
+    .where('currency', '=', entry.currency)
+    .where((eb) => eb(eb('balance', '+', entry.amount), '>=', 0))
+    .returning(['balance', 'email'])
+    .executeTakeFirst();
+  if (!account) return undefined;
+  const balance = Number(account.balance);
+  await trx
+    .insertInto('ledger_entries')
+    .values({ entry_id: entry.entryId, account_id: entry.accountId, amount: entry.amount, currency: entry.currency, balance_after: balance, created_at: now })
+    .execute();
+  return { balance, email: account.email };
+}
 
 export function createAccountActivities({ db }: { db: Database }) {
   return {
@@ -79,6 +125,38 @@ export function createAccountActivities({ db }: { db: Database }) {
       // Crash window under test: committed, but Temporal has not heard that the activity completed.
       if (appliedNow) failpoint('deposit-after-commit');
       return { ...result, appliedNow, attempt: Context.current().info.attempt };
+    },
+
+    /**
+     * Charge an order: a ledger debit, exactly once per operation key. Too little money (or no
+     * such account, or another currency) is a business refusal: not retried, nothing recorded.
+     */
+    async chargePayment(input: ChargeInput): Promise<PaymentCharged & { appliedNow: boolean }> {
+      const { result, appliedNow } = await once(db, input.operationKey, async (trx): Promise<PaymentCharged> => {
+        const debited = await postEntry(trx, { entryId: input.operationKey, accountId: input.accountId, amount: -input.amount, currency: input.currency });
+        if (!debited) {
+          const account = await trx.selectFrom('accounts').select(['balance', 'currency']).where('account_id', '=', input.accountId).executeTakeFirst();
+          if (account?.currency === input.currency) {
+            throw ApplicationFailure.nonRetryable(`insufficient funds: account ${input.accountId} holds ${account.balance} ${input.currency}, the order costs ${input.amount}`, INSUFFICIENT_FUNDS);
+          }
+          throw ApplicationFailure.nonRetryable(account ? `account ${input.accountId} holds ${account.currency}, not ${input.currency}` : `there is no account ${input.accountId}`, PAYMENT_REFUSED);
+        }
+        return { entryId: input.operationKey, accountId: input.accountId, amount: input.amount, currency: input.currency, ...debited };
+      });
+      // A late attempt after the order was compensated: the refund voided this charge first.
+      refuseIfVoided(result, input.operationKey);
+      // Crash window under test: charged, but Temporal has not heard that the activity completed.
+      if (appliedNow) failpoint('order-charge-after-commit');
+      return { ...result, appliedNow };
+    },
+
+    /** Compensation of `chargePayment`: credits the charged amount back, once; voids a charge that never applied. */
+    async refundPayment(input: { operationKey: string; chargeKey: string }): Promise<{ reverted: boolean }> {
+      const { result } = await undoOnce<PaymentCharged>(db, input.operationKey, input.chargeKey, async (trx, charge) => {
+        const credited = await postEntry(trx, { entryId: input.operationKey, accountId: charge.accountId, amount: charge.amount, currency: charge.currency });
+        if (!credited) throw new Error(`account ${charge.accountId} cannot take the refund of ${charge.entryId}`);
+      });
+      return result;
     },
 
     /**

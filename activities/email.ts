@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
 import type { Database } from '../db/database';
 
-export type EmailTemplate = 'welcome' | 'getting-started' | 'shipping-notice';
+export type EmailTemplate = 'welcome' | 'getting-started' | 'order-confirmation' | 'shipping-notice';
 
 export interface SendEmailInput {
   /** Stable across retries: `<workflowId>/<step>`. */
@@ -10,8 +10,8 @@ export interface SendEmailInput {
   to: string;
   template: EmailTemplate;
   name: string;
-  /** Template-specific details, e.g. the order ID of a shipping notice. */
-  details?: Record<string, string>;
+  /** For order emails ('order-confirmation', 'shipping-notice'): the order. */
+  orderId?: string;
 }
 
 export interface SendEmailResult {
@@ -26,7 +26,7 @@ export interface EmailDeps {
   from: string;
 }
 
-function render(template: EmailTemplate, name: string, details: Record<string, string> = {}): { subject: string; text: string } {
+function render({ template, name, orderId }: SendEmailInput): { subject: string; text: string } {
   switch (template) {
     case 'welcome':
       return {
@@ -42,10 +42,15 @@ function render(template: EmailTemplate, name: string, details: Record<string, s
           `  2. Poll its status URL until it completes.\n` +
           `  3. Read docs/architecture.md to see how the pieces fit.\n\n— The Conveyor team\n`,
       };
+    case 'order-confirmation':
+      return {
+        subject: `Your order ${orderId} has been delivered`,
+        text: `Hi ${name},\n\nyour order ${orderId} has been delivered. Thank you for shopping with us.\n\n— The Conveyor team\n`,
+      };
     case 'shipping-notice':
       return {
-        subject: `Your order ${details.orderId ?? ''} is on its way`,
-        text: `Hi ${name},\n\nyour order ${details.orderId ?? ''} has been picked up by the carrier.\n\n— The Conveyor team\n`,
+        subject: `Your order ${orderId} is on its way`,
+        text: `Hi ${name},\n\nyour order ${orderId} has been picked up by the carrier.\n\n— The Conveyor team\n`,
       };
   }
 }
@@ -73,7 +78,7 @@ export function createEmailActivities({ db, mailer, from }: EmailDeps) {
         .executeTakeFirst();
       if (already) return { messageId: already.message_id, sentNow: false };
 
-      const { subject, text } = render(input.template, input.name, input.details);
+      const { subject, text } = render(input);
       await mailer.sendMail({
         from,
         to: input.to,

@@ -1,6 +1,7 @@
 import { createAccountActivities } from './accounts';
 import { createEmailActivities, type EmailDeps } from './email';
 import { createStreamActivities } from './streams';
+import { createOrderActivities } from './orders';
 
 export type ActivityDeps = EmailDeps;
 
@@ -10,6 +11,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEmailActivities(deps),
     ...createAccountActivities(deps),
     ...createStreamActivities(deps),
+    ...createOrderActivities(deps),
   };
 }
 

@@ -8,7 +8,9 @@ import type { Logger } from '../platform/logger';
 import { readMailbox } from '../platform/mail-catcher';
 import { accountsRouter } from './accounts';
 import { idempotencyKeys } from './idempotency';
+import { inventoryRouter } from './inventory';
 import { jobsRouter } from './jobs';
+import { ordersRouter } from './orders';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { HttpProblem, sendProblem } from './problem';
@@ -83,6 +85,8 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(accountsRouter(client, config, db, requireJson));
   app.use(usersRouter(db, requireJson));
   app.use(streamsRouter(client, config, db, requireJson));
+  app.use(ordersRouter(client, config, requireJson));
+  app.use(inventoryRouter(db));
   app.use(jobsRouter(client, config.temporal));
 
   if (mailboxDir) {

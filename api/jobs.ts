@@ -72,24 +72,49 @@ export async function readJob(client: Client, temporal: Config['temporal'], jobI
  * the finished job: nothing new was accepted, and a client retrying a lost response still learns
  * the outcome.
  */
-export async function startJob(client: Client, temporal: Config['temporal'], res: Response, job: Omit<BusinessWorkflowStart, 'correlationId'>): Promise<void> {
+export async function startJob(
+  client: Client,
+  temporal: Config['temporal'],
+  res: Response,
+  job: Omit<BusinessWorkflowStart, 'correlationId'> & { /** Where Location points; the generic job status by default. */ statusUrl?: string },
+): Promise<void> {
   const correlationId: string = res.locals.correlationId;
+  const statusUrl = job.statusUrl ?? jobStatusUrl(job.workflowId);
   const started = await startOnce(client, temporal, { ...job, correlationId });
   if (started === 'already-closed') {
     const finished = await readJob(client, temporal, job.workflowId);
-    res.status(200).location(finished.statusUrl).json(finished);
+    res.status(200).location(statusUrl).json(finished);
     return;
   }
   res
     .status(202)
-    .location(jobStatusUrl(job.workflowId))
+    .location(statusUrl)
     .json({
       jobId: job.workflowId,
       status: 'RUNNING',
-      statusUrl: jobStatusUrl(job.workflowId),
+      statusUrl,
       correlationId,
       webUiUrl: webUiLink(temporal, job.workflowId, started.runId) ?? null,
     });
+}
+
+/**
+ * Signal or update a running job. When it is not running, the answer names why: 404 when it never
+ * existed, or the problem `closed` builds from the finished job (typically a 409).
+ */
+export async function withOpenJob<T>(
+  client: Client,
+  temporal: Config['temporal'],
+  jobId: string,
+  call: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>,
+  closed: (job: JobView) => HttpProblem,
+): Promise<T> {
+  try {
+    return await client.withDeadline(Date.now() + temporal.rpcTimeoutMs, () => call(client.workflow.getHandle(jobId)));
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    throw closed(await readJob(client, temporal, jobId));
+  }
 }
 
 export function jobsRouter(client: Client, temporal: Config['temporal']): Router {

@@ -1,12 +1,12 @@
 import { Router, type RequestHandler } from 'express';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Config } from '../platform/config';
 import {
   unsubscribeSignal,
   welcomeEmailWorkflowId,
   welcomeEmailJob,
 } from '../workflows/definitions';
-import { jobStatusUrl, readJob, startJob } from './jobs';
+import { jobStatusUrl, startJob, withOpenJob } from './jobs';
 import { HttpProblem, parseOrThrow } from './problem';
 import { userPath, welcomeEmailRequest } from './schemas';
 
@@ -17,7 +17,6 @@ import { userPath, welcomeEmailRequest } from './schemas';
 export function welcomeEmailsRouter(client: Client, config: Config, requireJson: RequestHandler): Router {
   const { temporal } = config;
   const router = Router();
-  const withDeadline = <T>(fn: () => Promise<T>) => client.withDeadline(Date.now() + temporal.rpcTimeoutMs, fn);
 
   router.post('/v1/welcome-emails', requireJson, async (req, res) => {
     const body = parseOrThrow(welcomeEmailRequest, req.body, 'body');
@@ -28,16 +27,11 @@ export function welcomeEmailsRouter(client: Client, config: Config, requireJson:
   router.post('/v1/welcome-emails/:userId/unsubscribe', async (req, res) => {
     const { userId } = parseOrThrow(userPath, req.params, 'path');
     const jobId = welcomeEmailWorkflowId(userId);
-    try {
-      await withDeadline(() => client.workflow.getHandle(jobId).signal(unsubscribeSignal));
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      // Not running: either it never existed (404) or it has finished (409, with its status).
-      const job = await readJob(client, temporal, jobId);
-      throw new HttpProblem(409, 'job-closed', 'The welcome job has already finished', `Job '${jobId}' is ${job.status}; there is no follow-up left to stop.`, {
+    await withOpenJob(client, temporal, jobId, (handle) => handle.signal(unsubscribeSignal), (job) =>
+      new HttpProblem(409, 'job-closed', 'The welcome job has already finished', `Job '${jobId}' is ${job.status}; there is no follow-up left to stop.`, {
         statusUrl: job.statusUrl,
-      });
-    }
+      }),
+    );
     res.status(202).location(jobStatusUrl(jobId)).json({ jobId, statusUrl: jobStatusUrl(jobId) });
   });
 

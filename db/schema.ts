@@ -137,6 +137,43 @@ export interface StreamStatsTable {
   value: number;
 }
 
+/** Stock per SKU. Reservations take stock with one conditional UPDATE (`stock >= quantity`). */
+export interface InventoryTable {
+  sku: string;
+  name: string;
+  stock: number;
+  /** Unit price in minor units. */
+  price: number;
+  currency: string;
+  updated_at: string;
+}
+
+/** One row per order, written by the order workflow at its start and at its end. */
+export interface OrdersTable {
+  order_id: string;
+  customer_id: string;
+  payment_account_id: string;
+  /** JSON array of { sku, quantity }. */
+  items: string;
+  amount: number | null;
+  currency: string | null;
+  /** RUNNING, then COMPLETED, CANCELED or FAILED. */
+  status: string;
+  reason: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A carrier booking made by the shipment workflow. */
+export interface ShipmentsTable {
+  order_id: string;
+  carrier: string;
+  tracking_number: string;
+  status: 'booked' | 'canceled';
+  created_at: string;
+  updated_at: string;
+}
+
 export interface DatabaseSchema {
   sent_emails: SentEmailsTable;
   operations: OperationsTable;
@@ -150,4 +187,7 @@ export interface DatabaseSchema {
   streams: StreamsTable;
   consumer_offsets: ConsumerOffsetsTable;
   stream_stats: StreamStatsTable;
+  inventory: InventoryTable;
+  orders: OrdersTable;
+  shipments: ShipmentsTable;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { Client, Connection, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { CorrelationIdKey } from '../workflows/definitions';
 import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
@@ -50,6 +51,8 @@ export interface BusinessWorkflowStart {
   summary: string;
   /** Markdown for the Web UI's details: what this job does. */
   details: string;
+  /** Search attributes besides CorrelationId (e.g. OrderId), so the Web UI can find the job. */
+  searchAttributes?: SearchAttributePair[];
 }
 
 /**
@@ -66,7 +69,7 @@ export async function startOnce(client: Client, temporal: Config['temporal'], jo
         args: job.args,
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [{ key: CorrelationIdKey, value: job.correlationId }],
+        typedSearchAttributes: [{ key: CorrelationIdKey, value: job.correlationId }, ...(job.searchAttributes ?? [])],
         staticSummary: job.summary,
         staticDetails: job.details,
       }),

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Runtime } from '@temporalio/worker';
 import { startApiServer } from '../api/server';
 import { openDatabase } from '../db/database';
+import { seedDemoData } from '../db/seed';
 import { loadConfigOrExit } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
@@ -68,6 +69,8 @@ async function main() {
 
     const db = await openDatabase(config.database);
     stops.push(() => db.destroy());
+    const seed = await seedDemoData(db);
+    logger.info({ appliedNow: seed.appliedNow }, seed.appliedNow ? 'demo data seeded' : 'demo data already present');
 
     const worker = await createWorker({ config, db });
     const running = worker.run();

@@ -4,7 +4,7 @@
  * workflow bundle and ordinary Node code can use it.
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 // Search attributes: registered on the embedded dev server at start, Keyword type.
 // Never put PII (emails, names) in them: they are indexed and never encrypted.
@@ -84,6 +84,98 @@ export interface DepositResult {
   /** At-most-once telemetry: 'lost' is acceptable and counted, never retried. */
   telemetry: 'recorded' | 'lost';
 }
+
+// ---- Orders: the saga pattern ----
+
+/** Order and customer IDs, like user IDs, become part of workflow IDs. */
+export const ORDER_ID_PATTERN = USER_ID_PATTERN;
+export const SKU_PATTERN = USER_ID_PATTERN;
+
+export const orderWorkflowId = (orderId: string) => `order:${orderId}`;
+export const shipmentWorkflowId = (orderId: string) => `shipment:${orderId}`;
+
+/** The business rules with a clock: both are workflow timers, so tests skip them. */
+export const PAYMENT_WINDOW = '15 minutes';
+export const PICK_UP_WINDOW = '2 days';
+
+export interface OrderItem {
+  sku: string;
+  quantity: number;
+}
+
+/** How many units an order holds, as the summary and the steps say it ("3 items"). */
+export const itemCount = (items: OrderItem[]) => items.reduce((sum, item) => sum + item.quantity, 0);
+
+export interface OrderInput {
+  orderId: string;
+  customerId: string;
+  items: OrderItem[];
+  paymentAccountId: string;
+}
+
+/** Running states while the saga works, then exactly one of the three final ones. */
+export type OrderStatus = 'RUNNING' | 'COMPENSATING' | 'COMPLETED' | 'CANCELED' | 'FAILED';
+export const finalOrderStatuses: OrderStatus[] = ['COMPLETED', 'CANCELED', 'FAILED'];
+
+export type StepName = 'reserve inventory' | 'charge payment' | 'ship' | 'send confirmation';
+export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'canceled';
+
+export interface StepView {
+  name: StepName;
+  state: StepState;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** What happened, in a few words ("reserved 3 items for 7500 USD", "out of stock: gadget"). */
+  detail: string | null;
+}
+
+export interface CompensationView {
+  name: 'cancel shipment' | 'refund payment' | 'release inventory';
+  /** 'nothing to undo' when the step had not taken effect (it failed, or never ran to completion). */
+  outcome: 'undone' | 'nothing to undo';
+  finishedAt: string;
+}
+
+/** What `GET /v1/orders/<id>` shows: the `orderStatus` query while running, the result once closed. */
+export interface OrderView {
+  orderId: string;
+  customerId: string;
+  paymentAccountId: string;
+  items: OrderItem[];
+  status: OrderStatus;
+  /** Why the order was canceled or failed; null otherwise. */
+  reason: string | null;
+  /** Minor units, known once the inventory is reserved (prices come from the inventory). */
+  amount: number | null;
+  currency: string | null;
+  /** True once the carrier picked the parcel up: from then on the order cannot be canceled. */
+  pickedUp: boolean;
+  steps: StepView[];
+  /** The compensations that ran, in the order they ran (the reverse of the steps). */
+  compensations: CompensationView[];
+}
+
+export const orderStatusQuery = defineQuery<OrderView>('orderStatus');
+
+/** Accepted until the parcel is picked up; the validator rejects it after (and once the order is closing). */
+export const cancelOrderUpdate = defineUpdate<OrderView, [{ reason: string }]>('cancelOrder');
+
+export type CarrierEventType = 'picked_up' | 'delivered' | 'lost';
+export const carrierEventTypes: CarrierEventType[] = ['picked_up', 'delivered', 'lost'];
+
+/** Sent to the shipment workflow by `POST /v1/shipments/<orderId>/events`. */
+export const carrierEventSignal = defineSignal<[{ type: CarrierEventType }]>('carrierEvent');
+
+/** Sent by the shipment to its order when the parcel is picked up, which ends the cancel window. */
+export const shipmentPickedUpSignal = defineSignal('shipmentPickedUp');
+
+export interface ShipmentInput {
+  orderId: string;
+  items: OrderItem[];
+}
+
+/** How a shipment ended: only 'delivered' lets the order complete. */
+export type ShipmentOutcome = 'delivered' | 'lost' | 'not picked up';
 
 // ---- Event streams, consumer groups and durable subscriptions ----
 

@@ -123,7 +123,7 @@ export async function reaction({ subscriber, event }: { subscriber: string; even
     case 'shipping-notice': {
       const { orderId, email, name } = event.payload as { orderId: string; email: string; name: string };
       await sendEmail.executeWithOptions({ summary: 'Send shipping notice' }, [
-        { idempotencyKey: `${workflowId}/email`, to: email, template: 'shipping-notice', name, details: { orderId } },
+        { idempotencyKey: `${workflowId}/email`, to: email, template: 'shipping-notice', name, orderId },
       ]);
       return `shipping notice sent for ${orderId}`;
     }

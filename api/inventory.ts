@@ -1,0 +1,24 @@
+import { Router } from 'express';
+import type { Database } from '../db/database';
+import { HttpProblem, parseOrThrow } from './problem';
+import { skuPath } from './schemas';
+
+/** Stock per SKU, straight from the app database (reservations change it atomically). */
+export function inventoryRouter(db: Database): Router {
+  const router = Router();
+  const items = () => db.selectFrom('inventory').select(['sku', 'name', 'stock', 'price', 'currency', 'updated_at as updatedAt']);
+  const shown = <T extends { price: number }>(item: T) => ({ ...item, price: Number(item.price) });
+
+  router.get('/v1/inventory', async (_req, res) => {
+    res.json({ items: (await items().orderBy('sku').execute()).map(shown) });
+  });
+
+  router.get('/v1/inventory/:sku', async (req, res) => {
+    const { sku } = parseOrThrow(skuPath, req.params, 'path');
+    const item = await items().where('sku', '=', sku).executeTakeFirst();
+    if (!item) throw new HttpProblem(404, 'sku-not-found', 'No such SKU', `There is no SKU '${sku}'.`);
+    res.json(shown(item));
+  });
+
+  return router;
+}
