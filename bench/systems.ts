@@ -191,8 +191,8 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
         worker = child;
         maxCachedWorkflows = ready.maxCachedWorkflows;
       };
-      await startWorker();
       stops.push(async () => worker?.stop());
+      const workerStarted = startWorker();
 
       let enqueue: RunningSystem['enqueue'];
       let apiPid: number | undefined;
@@ -203,10 +203,11 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
         const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { ...env, PORT: String(port), LOG_LEVEL: 'info' }, apiLog);
         stops.push(() => api.stop());
         const url = `http://127.0.0.1:${port}`;
-        await waitHealthy(url, api, apiLog);
+        await Promise.all([waitHealthy(url, api, apiLog), workerStarted]);
         apiPid = api.pid;
         enqueue = async (id, signal) => void (await postJson(`${url}/v1/welcome-emails`, email(id), signal));
       } else {
+        await workerStarted;
         enqueue = async (id, signal) =>
           void (await temporal.client.withAbortSignal(signal, () =>
             temporal.client.workflow.start('floor', { taskQueue: env.TEMPORAL_TASK_QUEUE!, workflowId: `floor:${id}`, args: [id] }),
@@ -244,10 +245,12 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
     const startWorker = async () => {
       worker = (await startReadyChild(path.join(root, 'bench/worker-proc.ts'), env, workerLog)).child;
     };
-    await startWorker();
     stops.push(async () => worker?.stop());
     const port = await freePort();
-    const api = await startReadyChild(path.join(root, 'bench/bullmq-api.ts'), { ...env, PORT: String(port) }, path.join(dir, 'api.log'));
+    const [api] = await Promise.all([
+      startReadyChild(path.join(root, 'bench/bullmq-api.ts'), { ...env, PORT: String(port) }, path.join(dir, 'api.log')),
+      startWorker(),
+    ]);
     stops.push(() => api.child.stop());
     const url = `http://127.0.0.1:${port}`;
     const mailbox = path.join(dir, 'mailbox');
