@@ -42,13 +42,13 @@ export const params = quick
   : {
       mode: 'full',
       enqueueRates: [25, 50, 100, 200, 300, 400, 600, 800],
-      enqueueStepSeconds: 8,
+      enqueueStepSeconds: 6,
       e2eRate: 50,
-      e2eSeconds: 20,
-      burstJobs: 2000,
+      e2eSeconds: 15,
+      burstJobs: 1000,
       burstConcurrency: 64,
       faultRate: 20,
-      faultSeconds: 24,
+      faultSeconds: 20,
       killEverySeconds: 4,
       drainTimeoutSeconds: 120,
       // How long after the last kill a duplicate can still arrive: a killed Temporal activity is
@@ -343,7 +343,7 @@ async function main() {
     npmTest: undefined as Awaited<ReturnType<typeof npmTestScenario>> | undefined,
     totalSeconds: 0,
   };
-  for (const s of systems) results.endToEnd.push(await endToEndScenario(ctx, s));
+  for (const s of [...systems, 'conveyor-pooled' as const]) results.endToEnd.push(await endToEndScenario(ctx, s));
   for (const s of systems) results.fault.push(await faultScenario(ctx, s));
   results.memory = await memoryScenario(ctx);
   log('5a. time-skipping test of a 30-day welcome workflow');

@@ -19,7 +19,8 @@ import { CorrelationIdKey, welcomeEmailWorkflowId, type WelcomeEmailInput } from
 import { nowMs, postJson } from './lib/load';
 import { startChild, startNodeChild, track, type Child } from './lib/procs';
 
-export type SystemName = 'floor' | 'conveyor' | 'bullmq';
+/** conveyor-pooled: Conveyor unchanged but for SMTP_URL with nodemailer's `?pool=true` (a config-only tuning). */
+export type SystemName = 'floor' | 'conveyor' | 'conveyor-pooled' | 'bullmq';
 
 export interface BenchContext {
   workDir: string;
@@ -170,11 +171,11 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
     };
     const procs: Array<{ name: string; pid: number }> = [];
 
-    if (name === 'floor' || name === 'conveyor') {
+    if (name !== 'bullmq') {
       const temporal = await startTemporal(ctx, `${label}-${name}`);
       stops.push(() => temporal.stop());
       procs.push({ name: 'temporal dev server', pid: temporal.process.pid! });
-      const sink = name === 'conveyor' ? await startSink(path.join(dir, 'mailbox')) : undefined;
+      const sink = name !== 'floor' ? await startSink(path.join(dir, 'mailbox')) : undefined;
       if (sink) stops.push(() => sink.close());
       const env: NodeJS.ProcessEnv = {
         TEMPORAL_ADDRESS: temporal.address,
@@ -182,9 +183,10 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
         CONVEYOR_DATA_DIR: dir,
         MAIL_CATCHER_PORT: String(sink?.port ?? 1),
         WELCOME_FOLLOW_UP_DELAY: '1h', // only the first email is measured; the follow-up stays pending
+        ...(name === 'conveyor-pooled' && sink ? { SMTP_URL: `smtp://127.0.0.1:${sink.port}/?pool=true` } : {}),
         LOG_LEVEL: 'warn',
-        BENCH_WORKER_MODE: name,
-        BENCH_BUNDLE: name === 'conveyor' ? ctx.conveyorBundle : ctx.floorBundle,
+        BENCH_WORKER_MODE: name === 'floor' ? 'floor' : 'conveyor',
+        BENCH_BUNDLE: name === 'floor' ? ctx.floorBundle : ctx.conveyorBundle,
       };
       const startWorker = async () => {
         const { child, ready } = await startReadyChild(path.join(root, 'bench/worker-proc.ts'), env, workerLog, onMessage);
@@ -196,7 +198,7 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
 
       let enqueue: RunningSystem['enqueue'];
       let apiPid: number | undefined;
-      if (name === 'conveyor') {
+      if (name !== 'floor') {
         const port = await freePort();
         const apiLog = path.join(dir, 'api.log');
         // LOG_LEVEL info as in production: one JSON line per request (to /dev/null here).
