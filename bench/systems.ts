@@ -118,12 +118,13 @@ async function startSink(dir: string): Promise<MailCatcher> {
 }
 
 /** Every email in the sink, as (idempotency key, receipt ms). The catcher names files `<Date.now()>-<uuid>.eml`. */
-export function readDeliveries(dir: string): Array<{ key: string; at: number }> {
+export function readDeliveries(dir: string): Array<{ key: string; at: number; messageId: string }> {
   const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.eml')) : [];
   return names.map((name) => {
     const raw = fs.readFileSync(path.join(dir, name), 'latin1');
     const key = /^X-Conveyor-Idempotency-Key:\s*(.+?)\r?$/im.exec(raw)?.[1]?.trim() ?? '(none)';
-    return { key, at: Number(name.slice(0, name.indexOf('-'))) };
+    const messageId = /^Message-ID:\s*(.+?)\r?$/im.exec(raw)?.[1]?.trim() ?? '';
+    return { key, at: Number(name.slice(0, name.indexOf('-'))), messageId };
   });
 }
 
@@ -136,7 +137,7 @@ export interface RunningSystem {
   /** Enqueue job `id` through the system's front door; resolves on 202 (or the start's answer). */
   enqueue(id: string, signal: AbortSignal): Promise<void>;
   /** Deliveries so far: job id → receipt times; plus deliveries that match no job of this run. */
-  deliveries(): { byId: Map<string, number[]>; unexpected: number };
+  deliveries(): { byId: Map<string, number[]>; unexpected: number; messageIds?: Map<string, string[]> };
   deliveredCount(): number;
   processes(): Array<{ name: string; pid: number }>;
   killWorker(): Promise<void>;
@@ -269,8 +270,9 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
   }
 }
 
-function byJob(deliveries: Array<{ key: string; at: number }>) {
+function byJob(deliveries: Array<{ key: string; at: number; messageId: string }>) {
   const byId = new Map<string, number[]>();
+  const messageIds = new Map<string, string[]>();
   let unexpected = 0;
   for (const d of deliveries) {
     const m = /^welcome-email:(.+)\/welcome$/.exec(d.key);
@@ -279,8 +281,9 @@ function byJob(deliveries: Array<{ key: string; at: number }>) {
       continue;
     }
     byId.set(m[1]!, [...(byId.get(m[1]!) ?? []), d.at]);
+    messageIds.set(m[1]!, [...(messageIds.get(m[1]!) ?? []), d.messageId]);
   }
-  return { byId, unexpected };
+  return { byId, unexpected, messageIds };
 }
 
 /** The same start call the API makes (api/welcome-emails.ts), without HTTP, validation or logging. */

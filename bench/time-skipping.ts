@@ -31,14 +31,12 @@ export async function timeSkippingThirtyDays(bundlePath: string) {
     });
     const input: WelcomeEmailInput = { userId: 'u-30d', email: 'u-30d@bench.example', name: 'Bench', followUpDelayMs: THIRTY_DAYS_MS };
     const t1 = performance.now();
-    const before = await env.currentTimeMs();
     const result = await worker.runUntil(
       env.client.workflow.execute<typeof welcomeEmail>('welcomeEmail', { taskQueue: 'bench-time-skipping', workflowId: welcomeEmailWorkflowId('u-30d'), args: [input] }),
     );
     const workflowSeconds = (performance.now() - t1) / 1000;
-    const skippedDays = ((await env.currentTimeMs()) - before) / 86_400_000;
     if (!result.followUp.sent || sent.length !== 2) throw new Error(`30-day workflow did not send both emails: ${JSON.stringify(sent)}`);
-    return { serverStartSeconds: round(serverStartSeconds, 2), workflowSeconds: round(workflowSeconds, 2), skippedDays: round(skippedDays, 2) };
+    return { serverStartSeconds: round(serverStartSeconds, 2), workflowSeconds: round(workflowSeconds, 2), followUpDays: 30 };
   } finally {
     await env.teardown();
   }
