@@ -11,6 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
+import { openDatabase } from '../db/database';
 import { startDevServer, type DevServer } from '../platform/dev-server';
 import { startMailCatcher, type MailCatcher } from '../platform/mail-catcher';
 import { requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
@@ -194,6 +195,11 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
         worker = child;
         maxCachedWorkflows = ready.maxCachedWorkflows;
       };
+      if (name !== 'floor') {
+        // Migrate before the API and worker start side by side: two processes migrating one fresh
+        // SQLite file at once race ("table sent_emails already exists"); Kysely takes no lock on SQLite.
+        await (await openDatabase(path.join(dir, 'conveyor.sqlite'))).destroy();
+      }
       stops.push(async () => worker?.stop());
       const workerStarted = startWorker();
 
