@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
 import pg from 'pg';
@@ -39,13 +40,21 @@ function dialectFor(target: DatabaseTarget): Dialect {
  */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   const db = new Kysely<DatabaseSchema>({ dialect: dialectFor(target) });
-  const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest();
-  if (error) {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  for (let attempt = 1; ; attempt++) {
+    const { error } = await migrator.migrateToLatest();
+    if (!error) return db;
+    // Kysely locks migrations on PostgreSQL but not on SQLite: when the API and the worker open a
+    // new SQLite file at the same moment, one of them fails; once the other is done it finds
+    // nothing left to do.
+    if (target.kind === 'sqlite' && attempt < 10) {
+      await sleep(100 * attempt);
+      continue;
+    }
     await db.destroy();
     const where = target.kind === 'sqlite' ? target.file : 'DATABASE_URL';
     throw new Error(`Database migration failed for ${where}: ${(error as Error).message}`);
   }
-  return db;
 }
 
 export async function isDatabaseReachable(db: Database): Promise<boolean> {

@@ -14,6 +14,16 @@ export function workflowBundleOptions() {
   };
 }
 
+/**
+ * Reuse SMTP connections unless SMTP_URL says otherwise: a new connection per email costs its
+ * handshake (100 ms of greeting delay on our mail catcher), measured in docs/benchmarks.md.
+ */
+function pooledSmtpUrl(smtpUrl: string): string {
+  const url = new URL(smtpUrl);
+  if (!url.searchParams.has('pool')) url.searchParams.set('pool', 'true');
+  return url.toString();
+}
+
 export interface WorkerDeps {
   config: Config;
   db: Database;
@@ -28,7 +38,7 @@ export interface WorkerDeps {
  */
 export async function createWorker({ config, db, activities, identity }: WorkerDeps) {
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-  const mailer = nodemailer.createTransport(config.mail.smtpUrl);
+  const mailer = nodemailer.createTransport(pooledSmtpUrl(config.mail.smtpUrl));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

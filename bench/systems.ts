@@ -1,0 +1,307 @@
+/**
+ * The three systems under test, each started from scratch on loopback with its own server,
+ * worker process, SMTP sink and database, and each able to enqueue a job, report deliveries and
+ * have its worker SIGKILLed and restarted:
+ *   floor     bare client.workflow.start of a one-no-op-activity workflow (the engine's floor);
+ *   conveyor  POST /v1/welcome-emails on Conveyor's API, Conveyor's worker, the welcome email;
+ *   bullmq    the same POST on a BullMQ API, a BullMQ worker, the same sendEmail and sent_emails.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import Redis from 'ioredis';
+import { startDevServer, type DevServer } from '../platform/dev-server';
+import { startMailCatcher, type MailCatcher } from '../platform/mail-catcher';
+import { requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { freePort } from '../platform/ports';
+import { CorrelationIdKey, welcomeEmailWorkflowId, type WelcomeEmailInput } from '../workflows/definitions';
+import { nowMs, postJson } from './lib/load';
+import { startChild, startNodeChild, track, type Child } from './lib/procs';
+
+/** conveyor-pooled: Conveyor unchanged but for SMTP_URL with nodemailer's `?pool=true` (a config-only tuning). */
+export type SystemName = 'floor' | 'conveyor' | 'conveyor-pooled' | 'bullmq';
+
+export interface BenchContext {
+  workDir: string;
+  conveyorBundle: string;
+  floorBundle: string;
+}
+
+const root = path.resolve(__dirname, '..');
+const HOUR_MS = 3_600_000;
+
+export async function startTemporal(ctx: BenchContext, label: string): Promise<DevServer & { client: Client }> {
+  const server = await startDevServer({
+    executable: requireBinary(TEMPORAL_CLI),
+    ip: '127.0.0.1',
+    port: await freePort(),
+    logFile: path.join(ctx.workDir, `temporal-${label}.log`),
+  });
+  track(server.process);
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  return {
+    ...server,
+    client,
+    async stop() {
+      await connection.close();
+      await server.stop();
+    },
+  };
+}
+
+export async function startRedis(ctx: BenchContext, label: string): Promise<{ port: number; child: Child; stop(): Promise<void> }> {
+  const port = await freePort();
+  // In memory, like the in-memory dev server: no RDB snapshots, no AOF.
+  const child = startChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+    logFile: path.join(ctx.workDir, `redis-${label}.log`),
+  });
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const redis = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      await redis.ping();
+      redis.disconnect();
+      break;
+    } catch {
+      redis.disconnect();
+      if (Date.now() > deadline) {
+        await child.kill();
+        throw new Error(`redis-server did not answer on port ${port}`);
+      }
+      await sleep(100);
+    }
+  }
+  return { port, child, stop: () => child.stop(5_000) };
+}
+
+/** A child that says { type: 'ready' } over IPC once it is serving. */
+export async function startReadyChild(script: string, env: NodeJS.ProcessEnv, logFile: string, onMessage?: (m: any) => void) {
+  const child = startNodeChild(script, env, logFile);
+  const ready = await new Promise<any>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} not ready within 60 s (see ${logFile})`)), 60_000);
+    child.process.on('message', (m: any) => {
+      if (m?.type === 'ready') {
+        clearTimeout(timer);
+        resolve(m);
+      } else onMessage?.(m);
+    });
+    void child.exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${script} exited during start-up (see ${logFile})`));
+    });
+  });
+  return { child, ready };
+}
+
+async function waitHealthy(url: string, child: Child, logFile: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.process.exitCode !== null) throw new Error(`API exited during start-up (see ${logFile})`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`API at ${url} not healthy within 60 s (see ${logFile})`);
+    await sleep(100);
+  }
+}
+
+/** What every email-sending system shares: the SMTP sink whose .eml file names carry the receipt time. */
+async function startSink(dir: string): Promise<MailCatcher> {
+  return startMailCatcher({ host: '127.0.0.1', port: 0, dir });
+}
+
+/** Every email in the sink, as (idempotency key, receipt ms). The catcher names files `<Date.now()>-<uuid>.eml`. */
+export function readDeliveries(dir: string): Array<{ key: string; at: number; messageId: string }> {
+  const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.eml')) : [];
+  return names.map((name) => {
+    const raw = fs.readFileSync(path.join(dir, name), 'latin1');
+    const key = /^X-Conveyor-Idempotency-Key:\s*(.+?)\r?$/im.exec(raw)?.[1]?.trim() ?? '(none)';
+    const messageId = /^Message-ID:\s*(.+?)\r?$/im.exec(raw)?.[1]?.trim() ?? '';
+    return { key, at: Number(name.slice(0, name.indexOf('-'))), messageId };
+  });
+}
+
+export function countEml(dir: string): number {
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.eml')).length : 0;
+}
+
+export interface RunningSystem {
+  name: SystemName;
+  /** Enqueue job `id` through the system's front door; resolves on 202 (or the start's answer). */
+  enqueue(id: string, signal: AbortSignal): Promise<void>;
+  /** Deliveries so far: job id → receipt times; plus deliveries that match no job of this run. */
+  deliveries(): { byId: Map<string, number[]>; unexpected: number; messageIds?: Map<string, string[]> };
+  deliveredCount(): number;
+  processes(): Array<{ name: string; pid: number }>;
+  killWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  maxCachedWorkflows?: number;
+  stop(): Promise<void>;
+}
+
+const email = (id: string) => ({ userId: id, email: `${id}@bench.example`, name: 'Bench' });
+
+export async function startSystem(name: SystemName, ctx: BenchContext, label: string): Promise<RunningSystem> {
+  const dir = path.join(ctx.workDir, `${label}-${name}`);
+  fs.mkdirSync(dir, { recursive: true });
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    return await build();
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+
+  async function build(): Promise<RunningSystem> {
+    const workerLog = path.join(dir, 'worker.log');
+    let worker: Child | undefined;
+    let maxCachedWorkflows: number | undefined;
+    const floorDone = new Map<string, number[]>();
+    const onMessage = (m: any) => {
+      if (m?.type === 'done') floorDone.set(m.id, [...(floorDone.get(m.id) ?? []), m.at]);
+    };
+    const procs: Array<{ name: string; pid: number }> = [];
+
+    if (name !== 'bullmq') {
+      const temporal = await startTemporal(ctx, `${label}-${name}`);
+      stops.push(() => temporal.stop());
+      procs.push({ name: 'temporal dev server', pid: temporal.process.pid! });
+      const sink = name !== 'floor' ? await startSink(path.join(dir, 'mailbox')) : undefined;
+      if (sink) stops.push(() => sink.close());
+      const env: NodeJS.ProcessEnv = {
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_TASK_QUEUE: `bench-${name}`,
+        CONVEYOR_DATA_DIR: dir,
+        MAIL_CATCHER_PORT: String(sink?.port ?? 1),
+        WELCOME_FOLLOW_UP_DELAY: '1h', // only the first email is measured; the follow-up stays pending
+        ...(name === 'conveyor-pooled' && sink ? { SMTP_URL: `smtp://127.0.0.1:${sink.port}/?pool=true` } : {}),
+        LOG_LEVEL: 'warn',
+        BENCH_WORKER_MODE: name === 'floor' ? 'floor' : 'conveyor',
+        BENCH_BUNDLE: name === 'floor' ? ctx.floorBundle : ctx.conveyorBundle,
+        WORKFLOW_BUNDLE_PATH: ctx.conveyorBundle,
+      };
+      const startWorker = async () => {
+        const { child, ready } = await startReadyChild(path.join(root, 'bench/worker-proc.ts'), env, workerLog, onMessage);
+        worker = child;
+        maxCachedWorkflows = ready.maxCachedWorkflows;
+      };
+      stops.push(async () => worker?.stop());
+      const workerStarted = startWorker();
+
+      let enqueue: RunningSystem['enqueue'];
+      let apiPid: number | undefined;
+      if (name !== 'floor') {
+        const port = await freePort();
+        const apiLog = path.join(dir, 'api.log');
+        // LOG_LEVEL info as in production: one JSON line per request (to /dev/null here).
+        const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { ...env, PORT: String(port), LOG_LEVEL: 'info' }, apiLog);
+        stops.push(() => api.stop());
+        const url = `http://127.0.0.1:${port}`;
+        await Promise.all([waitHealthy(url, api, apiLog), workerStarted]);
+        apiPid = api.pid;
+        enqueue = async (id, signal) => void (await postJson(`${url}/v1/welcome-emails`, email(id), signal));
+      } else {
+        await workerStarted;
+        enqueue = async (id, signal) =>
+          void (await temporal.client.withAbortSignal(signal, () =>
+            temporal.client.workflow.start('floor', { taskQueue: env.TEMPORAL_TASK_QUEUE!, workflowId: `floor:${id}`, args: [id] }),
+          ));
+      }
+      const mailbox = path.join(dir, 'mailbox');
+      return {
+        name,
+        enqueue,
+        deliveries: () => (name === 'floor' ? { byId: floorDone, unexpected: 0 } : byJob(readDeliveries(mailbox))),
+        deliveredCount: () => (name === 'floor' ? [...floorDone.values()].reduce((n, a) => n + a.length, 0) : countEml(mailbox)),
+        processes: () => [...procs, ...(apiPid ? [{ name: 'Conveyor API', pid: apiPid }] : []), ...(worker ? [{ name: 'worker', pid: worker.pid }] : [])],
+        killWorker: async () => worker?.kill(),
+        startWorker,
+        get maxCachedWorkflows() {
+          return maxCachedWorkflows;
+        },
+        stop: stopAll,
+      };
+    }
+
+    // BullMQ
+    const redis = await startRedis(ctx, `${label}-bullmq`);
+    stops.push(() => redis.stop());
+    procs.push({ name: 'redis-server', pid: redis.child.pid });
+    const sink = await startSink(path.join(dir, 'mailbox'));
+    stops.push(() => sink.close());
+    const env: NodeJS.ProcessEnv = {
+      CONVEYOR_DATA_DIR: dir,
+      MAIL_CATCHER_PORT: String(sink.port),
+      LOG_LEVEL: 'warn',
+      BENCH_WORKER_MODE: 'bullmq',
+      BENCH_REDIS_PORT: String(redis.port),
+    };
+    const startWorker = async () => {
+      worker = (await startReadyChild(path.join(root, 'bench/worker-proc.ts'), env, workerLog)).child;
+    };
+    stops.push(async () => worker?.stop());
+    const port = await freePort();
+    const [api] = await Promise.all([
+      startReadyChild(path.join(root, 'bench/bullmq-api.ts'), { ...env, PORT: String(port) }, path.join(dir, 'api.log')),
+      startWorker(),
+    ]);
+    stops.push(() => api.child.stop());
+    const url = `http://127.0.0.1:${port}`;
+    const mailbox = path.join(dir, 'mailbox');
+    return {
+      name,
+      enqueue: async (id, signal) => void (await postJson(`${url}/v1/welcome-emails`, email(id), signal)),
+      deliveries: () => byJob(readDeliveries(mailbox)),
+      deliveredCount: () => countEml(mailbox),
+      processes: () => [...procs, { name: 'BullMQ API', pid: api.child.pid }, ...(worker ? [{ name: 'worker', pid: worker.pid }] : [])],
+      killWorker: async () => worker?.kill(),
+      startWorker,
+      stop: stopAll,
+    };
+  }
+}
+
+function byJob(deliveries: Array<{ key: string; at: number; messageId: string }>) {
+  const byId = new Map<string, number[]>();
+  const messageIds = new Map<string, string[]>();
+  let unexpected = 0;
+  for (const d of deliveries) {
+    const m = /^welcome-email:(.+)\/welcome$/.exec(d.key);
+    if (!m) {
+      unexpected++;
+      continue;
+    }
+    byId.set(m[1]!, [...(byId.get(m[1]!) ?? []), d.at]);
+    messageIds.set(m[1]!, [...(messageIds.get(m[1]!) ?? []), d.messageId]);
+  }
+  return { byId, unexpected, messageIds };
+}
+
+/** The same start call the API makes (api/welcome-emails.ts), without HTTP, validation or logging. */
+export function bareWelcomeStart(client: Client, taskQueue: string, id: string, signal: AbortSignal) {
+  const input: WelcomeEmailInput = { ...email(id), followUpDelayMs: HOUR_MS };
+  return client.withAbortSignal(signal, () => client.workflow.start('welcomeEmail', {
+    taskQueue,
+    workflowId: welcomeEmailWorkflowId(id),
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: [{ key: CorrelationIdKey, value: `bench-${id}` }],
+    staticSummary: `Welcome email for user ${id}`,
+    staticDetails:
+      'Sends the welcome email at once, then waits and sends a getting-started follow-up, ' +
+      'unless the user unsubscribes first (signal `unsubscribe`).',
+  }));
+}
+
+export { nowMs };
