@@ -141,6 +141,14 @@ export function createAccountActivities({ db }: { db: Database }) {
           }
           throw ApplicationFailure.nonRetryable(account ? `account ${input.accountId} holds ${account.currency}, not ${input.currency}` : `there is no account ${input.accountId}`, PAYMENT_REFUSED);
         }
+        await appendEvent(trx, {
+          stream: 'payments',
+          eventId: `${input.operationKey}#PaymentProcessed`,
+          type: 'PaymentProcessed',
+          payload: { accountId: input.accountId, amount: input.amount, currency: input.currency },
+          correlationId: currentCorrelationId() ?? input.operationKey,
+          causationId: input.operationKey,
+        });
         return { entryId: input.operationKey, accountId: input.accountId, amount: input.amount, currency: input.currency, ...debited };
       });
       // A late attempt after the order was compensated: the refund voided this charge first.

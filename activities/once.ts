@@ -42,7 +42,8 @@ export async function once<T>(
       return { result: await storedResult<T>(trx, operationKey), appliedNow: false };
     }
     const result = await effect(trx);
-    await trx.updateTable('operations').set({ result: JSON.stringify(result) }).where('operation_key', '=', operationKey).execute();
+    // An effect that returns nothing is stored as null (JSON.stringify(undefined) is no JSON at all).
+    await trx.updateTable('operations').set({ result: JSON.stringify(result ?? null) }).where('operation_key', '=', operationKey).execute();
     return { result, appliedNow: true };
   });
 }

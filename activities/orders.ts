@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Database } from '../db/database';
+import { appendEvent } from '../db/events';
+import { currentCorrelationId } from '../platform/correlation';
 import type { OrderItem, OrderView } from '../workflows/definitions';
 import { once, refuseIfVoided, undoOnce } from './once';
 
@@ -21,6 +23,13 @@ export const CARRIER = 'Conveyor Express';
 
 /** Derived from the order, so a retried booking names the same parcel. */
 export const trackingNumberFor = (orderId: string) => `CE${createHash('sha256').update(orderId).digest('hex').slice(0, 10).toUpperCase()}`;
+
+const orderEventTypes: Partial<Record<OrderView['status'], string>> = {
+  RUNNING: 'OrderCreated',
+  COMPLETED: 'OrderCompleted',
+  CANCELED: 'OrderCancelled',
+  FAILED: 'OrderFailed',
+};
 
 export function createOrderActivities({ db }: { db: Database }) {
   return {
@@ -92,11 +101,35 @@ export function createOrderActivities({ db }: { db: Database }) {
     async saveOrder(order: OrderView): Promise<void> {
       const now = new Date().toISOString();
       const row = { status: order.status, reason: order.reason, amount: order.amount, currency: order.currency, updated_at: now };
-      await db
-        .insertInto('orders')
-        .values({ order_id: order.orderId, customer_id: order.customerId, payment_account_id: order.paymentAccountId, items: JSON.stringify(order.items), created_at: now, ...row })
-        .onConflict((oc) => oc.column('order_id').doUpdateSet(row))
-        .execute();
+      const type = orderEventTypes[order.status];
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('orders')
+          .values({ order_id: order.orderId, customer_id: order.customerId, payment_account_id: order.paymentAccountId, items: JSON.stringify(order.items), created_at: now, ...row })
+          .onConflict((oc) => oc.column('order_id').doUpdateSet(row))
+          .execute();
+        // The order's life in the `orders` stream, once per state (the event ID is the state's).
+        if (type) {
+          await appendEvent(trx, {
+            stream: 'orders',
+            eventId: `order:${order.orderId}#${type}`,
+            type,
+            payload: { orderId: order.orderId, customerId: order.customerId, status: order.status, reason: order.reason, amount: order.amount, currency: order.currency },
+            correlationId: currentCorrelationId() ?? `order:${order.orderId}`,
+          });
+        }
+      });
+    },
+
+    /** Where a customer notice about an order goes: the payment account's email on file. */
+    async orderContact({ orderId }: { orderId: string }): Promise<{ email: string | null; name: string }> {
+      const row = await db
+        .selectFrom('orders')
+        .leftJoin('accounts', 'accounts.account_id', 'orders.payment_account_id')
+        .select(['orders.customer_id', 'accounts.email'])
+        .where('orders.order_id', '=', orderId)
+        .executeTakeFirst();
+      return { email: row?.email ?? null, name: row?.customer_id ?? 'customer' };
     },
   };
 }

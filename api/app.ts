@@ -85,7 +85,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(accountsRouter(client, config, db, requireJson));
   app.use(usersRouter(db, requireJson));
   app.use(streamsRouter(client, config, db, requireJson));
-  app.use(ordersRouter(client, config, requireJson));
+  app.use(ordersRouter(client, config, db, requireJson));
   app.use(inventoryRouter(db));
   app.use(jobsRouter(client, config.temporal));
 

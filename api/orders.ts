@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Database } from '../db/database';
+import { appendEvent } from '../db/events';
 import type { Config } from '../platform/config';
 import type * as workflows from '../workflows';
 import {
@@ -30,7 +32,7 @@ const ORDER_QUERY_TIMEOUT_MS = 1_000;
  * starts it, reads it through its query, cancels it through an update, and passes carrier events
  * to its shipment as signals.
  */
-export function ordersRouter(client: Client, config: Config, requireJson: RequestHandler): Router {
+export function ordersRouter(client: Client, config: Config, db: Database, requireJson: RequestHandler): Router {
   const { temporal } = config;
   const router = Router();
 
@@ -111,6 +113,13 @@ export function ordersRouter(client: Client, config: Config, requireJson: Reques
       (handle) => handle.signal(carrierEventSignal, { type }),
       (job) => new HttpProblem(409, 'shipment-closed', 'The shipment has already ended', `Shipment of order ${orderId} is ${job.status}; it takes no more events.`, { statusUrl: orderUrl(orderId) }),
     );
+    if (type === 'picked_up') {
+      // The shipment has accepted the event: record it in the `shipments` stream (once per
+      // order) for whoever subscribes, e.g. the shipping notice.
+      await db.transaction().execute((trx) =>
+        appendEvent(trx, { stream: 'shipments', eventId: `shipment:${orderId}#OrderShipped`, type: 'OrderShipped', payload: { orderId }, correlationId: res.locals.correlationId }),
+      );
+    }
     res.status(202).location(orderUrl(orderId)).json({ orderId, event: type, statusUrl: orderUrl(orderId) });
   });
 

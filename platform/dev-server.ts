@@ -18,6 +18,8 @@ export interface DevServerOptions {
   uiPort?: number;
   /** SQLite file that keeps workflows across restarts; omit for an in-memory server. */
   dbFile?: string;
+  /** Namespaces to create besides 'default' (each gets the search attributes too). */
+  namespaces?: string[];
   /** Where the server's stdout/stderr go; omit to discard (the last lines are kept for errors). */
   logFile?: string;
   startTimeoutMs?: number;
@@ -53,6 +55,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort), '--ui-disable-news-fetch']),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...searchAttributeFlags(searchAttributeKeys),
+    ...(options.namespaces ?? []).flatMap((namespace) => ['--namespace', namespace]),
   ];
   const log = options.logFile ? fs.openSync(options.logFile, 'a') : undefined;
   const child = spawn(options.executable, args, {

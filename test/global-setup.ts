@@ -15,6 +15,7 @@ import {
 } from '../platform/temporal-binaries';
 import { freePort } from '../platform/ports';
 import { workflowBundleOptions } from '../worker/worker';
+import { ISOLATED_NAMESPACES } from './support/namespaces';
 
 export default async function globalSetup(): Promise<void> {
   ensureTemporalBinaries([TEMPORAL_CLI, TEMPORAL_TEST_SERVER]);
@@ -35,6 +36,7 @@ export default async function globalSetup(): Promise<void> {
     executable: requireBinary(TEMPORAL_CLI),
     ip: '127.0.0.1',
     port: await freePort(),
+    namespaces: Object.values(ISOLATED_NAMESPACES),
   });
   // Jest starts its test workers after global setup, so they inherit these.
   process.env.CONVEYOR_TEST_WORKFLOW_BUNDLE = bundleFile;

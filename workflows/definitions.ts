@@ -232,7 +232,7 @@ export const consumerProgressQuery = defineQuery<ConsumerProgress>('consumerProg
  */
 export const SUBSCRIPTIONS: Array<{ topic: string; subscriber: string; eventTypes: string[]; description: string }> = [
   { topic: 'payments', subscriber: 'loyalty', eventTypes: ['PaymentProcessed'], description: 'credits 1 loyalty point per 100 minor units paid' },
-  { topic: 'orders', subscriber: 'shipping-notice', eventTypes: ['OrderShipped'], description: 'emails the customer that the order is on its way' },
+  { topic: 'shipments', subscriber: 'shipping-notice', eventTypes: ['OrderShipped'], description: 'emails the customer that the order is on its way' },
 ];
 
 export const subscriberWorkflowId = (topic: string, subscriber: string) => `subscriber:${topic}:${subscriber}`;

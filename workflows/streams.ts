@@ -26,7 +26,7 @@ const { processConsumerBatch } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   heartbeatTimeout: '10 seconds',
 });
-const { applyDeposit, sendEmail } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds' });
+const { applyDeposit, orderContact, sendEmail } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds' });
 
 const BATCH_SIZE = 100;
 /** Bounded history: after this many loop turns the workflow continues as new. */
@@ -121,7 +121,9 @@ export async function reaction({ subscriber, event }: { subscriber: string; even
       return `credited ${points} points (balance ${credit.balance})`;
     }
     case 'shipping-notice': {
-      const { orderId, email, name } = event.payload as { orderId: string; email: string; name: string };
+      const { orderId } = event.payload as { orderId: string };
+      const { email, name } = await orderContact.executeWithOptions({ summary: 'Look up where to send the notice' }, [{ orderId }]);
+      if (!email) return `no email on file for order ${orderId}`;
       await sendEmail.executeWithOptions({ summary: 'Send shipping notice' }, [
         { idempotencyKey: `${workflowId}/email`, to: email, template: 'shipping-notice', name, orderId },
       ]);

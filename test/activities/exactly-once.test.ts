@@ -43,6 +43,15 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(runs).toBe(1);
   });
 
+  test('once(): an effect that returns nothing is recorded too', async () => {
+    const key = uniqueTag('op');
+    let runs = 0;
+    const effect = async () => void runs++;
+    expect(await once(db, key, effect)).toEqual({ result: undefined, appliedNow: true });
+    expect(await once(db, key, effect)).toEqual({ result: null, appliedNow: false });
+    expect(runs).toBe(1);
+  });
+
   test('once(): an effect that throws records nothing, so a retry applies it', async () => {
     const key = uniqueTag('op');
     await expect(once(db, key, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
