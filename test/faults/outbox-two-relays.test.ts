@@ -51,7 +51,12 @@ describeOnPostgres('PostgreSQL', () => {
       expect(b).toBeGreaterThan(0);
       const byRelay = await db.selectFrom('outbox').select(['published_by', db.fn.countAll<number>().as('n')]).groupBy('published_by').execute();
       expect(Object.fromEntries(byRelay.map((r) => [r.published_by, Number(r.n)]))).toEqual({ 'relay-a': a, 'relay-b': b });
-      expect((await client.workflow.count(`WorkflowId STARTS_WITH "welcome-email:${batch}-"`)).count).toBe(ROWS);
+      // Visibility is eventually consistent: wait until it has indexed the starts, then compare.
+      const started = await waitFor(`${ROWS} workflows to be listed`, async () => {
+        const { count } = await client.workflow.count(`WorkflowId STARTS_WITH "welcome-email:${batch}-"`);
+        return count >= ROWS ? count : undefined;
+      });
+      expect(started).toBe(ROWS);
     } finally {
       await Promise.all(relays.map((r) => r.stop()));
       await client.connection.close();
