@@ -15,7 +15,7 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { sql } from 'kysely';
 import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../activities';
@@ -28,7 +28,7 @@ import { freePort } from '../platform/ports';
 import { createLogger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
-import { createWorker, workflowBundleOptions } from '../worker/worker';
+import { createWorker, workflowBundleOptions, installTemporalRuntime } from '../worker/worker';
 
 const quick = process.argv.includes('--quick');
 const DEPOSITS = quick ? 60 : 600;
@@ -122,7 +122,7 @@ async function runVariant(variant: 'exactly-once' | 'plain', base: Record<string
 }
 
 async function main() {
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
   ensureTemporalBinaries([TEMPORAL_CLI]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
   const bundlePath = path.join(dir, 'workflows.js');

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { openDatabase } from '../db/database';
 import { appendEvent, committedOffset } from '../db/events';
 import { loadConfig } from '../platform/config';
@@ -19,7 +19,7 @@ import { freePort } from '../platform/ports';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { wakeConsumerGroups } from '../worker/event-delivery';
-import { createWorker, workflowBundleOptions } from '../worker/worker';
+import { createWorker, workflowBundleOptions, installTemporalRuntime } from '../worker/worker';
 import { eventSignal, receivedQuery } from './workflows/fanout';
 
 const quick = process.argv.includes('--quick');
@@ -29,7 +29,7 @@ const FAN_OUTS = [1, 10, 50];
 const CONCURRENCY = 8;
 
 async function main() {
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
   ensureTemporalBinaries([TEMPORAL_CLI]);
   const devServer = await startDevServer({ executable: requireBinary(TEMPORAL_CLI), ip: '127.0.0.1', port: await freePort() });
   const results: Record<string, unknown>[] = [];

@@ -213,6 +213,77 @@ export function writeReport(r: Results, quick: boolean): string[] {
     '',
   ];
   const mdFile = path.join(docDir, 'benchmarks.md');
-  fs.writeFileSync(mdFile, `${lines.join('\n')}\n`);
+  fs.writeFileSync(mdFile, `${[...lines, ...patternSections()].join('\n')}\n`);
   return [path.relative(root, jsonFile), path.relative(root, mdFile)];
+}
+
+/** A results file of one of the pattern benchmarks (bench:deposits, bench:outbox, bench:fanout), if it was run. */
+function readResults(name: string): Results | undefined {
+  const file = path.join(root, 'bench', 'results', `${name}.json`);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Results) : undefined;
+}
+
+const n = (value: number, digits = 1) => value.toFixed(digits);
+
+/** Sections for the patterns of issues 3, 4 and 6, from their own runs (each says how to rerun it). */
+function patternSections(): string[] {
+  const lines: string[] = [];
+  const deposits = ['deposits-sqlite', 'deposits-postgresql'].map(readResults).filter((d): d is Results => Boolean(d));
+  if (deposits.length > 0) {
+    lines.push(
+      '## 6. The cost of exactly-once deposits (`npm run bench:deposits`)',
+      '',
+      `POST /v1/accounts/<id>/deposits → workflow completed, ${deposits[0]!.concurrency} clients in parallel, each variant run twice alternately (best run shown). "plain" is the same balance update without the operation-key row: what a non-idempotent consumer would do.`,
+      '',
+      '| database | variant | deposits/s | p50 ms | p99 ms |',
+      '| --- | --- | --- | --- | --- |',
+    );
+    for (const d of deposits) {
+      for (const variant of ['exactly-once', 'plain']) {
+        const best = d.runs.filter((r: Results) => r.variant === variant).sort((a: Results, b: Results) => b.perSecond - a.perSecond)[0];
+        lines.push(`| ${d.database} | ${variant} | ${n(best.perSecond)} | ${n(best.p50Ms, 0)} | ${n(best.p99Ms, 0)} |`);
+      }
+      lines.push(`| ${d.database} | **ratio** | **${n(d.ratio * 100, 0)}%** of plain | | |`);
+    }
+    lines.push('');
+  }
+  const outbox = readResults('outbox');
+  if (outbox) {
+    lines.push(
+      '## 7. Outbox relay: polling vs LISTEN/NOTIFY (`BENCH_DATABASE_URL=… npm run bench:outbox`)',
+      '',
+      `Throughput: a backlog of ${outbox.throughputRows} rows drained by one relay. Latency: rows committed one by one at ${outbox.latencyRatePerSecond}/s, from commit to the workflow's start time. Poll interval ${outbox.pollInterval}.`,
+      '',
+      '| variant | rows/s | commit → start p50 ms | p99 ms |',
+      '| --- | --- | --- | --- |',
+      ...outbox.results.map((r: Results) => `| ${r.variant} | ${n(r.rowsPerSecond, 0)} | ${r.p50Ms} | ${r.p99Ms} |`),
+      '',
+    );
+  }
+  const fanout = readResults('fanout');
+  if (fanout) {
+    const rows = fanout.results.filter((r: Results) => r.subscribers);
+    const group = fanout.results.find((r: Results) => r.consumerGroup);
+    lines.push(
+      '## 8. Fan-out and stream consumers (`npm run bench:fanout`)',
+      '',
+      `Each event delivered to every subscriber: by signal to a long-running subscriber workflow (how Conveyor's durable subscribers receive events), or by one child workflow per subscriber (how they react). ${fanout.concurrency} publishers in parallel.`,
+      '',
+      '| subscribers | signals: events/s | deliveries/s | child workflows: events/s | deliveries/s |',
+      '| --- | --- | --- | --- | --- |',
+      ...rows.map((r: Results) => `| ${r.subscribers} | ${n(r.signalEventsPerSecond)} | ${n(r.signalDeliveriesPerSecond, 0)} | ${n(r.childEventsPerSecond)} | ${n(r.childDeliveriesPerSecond, 0)} |`),
+      '',
+      group ? `A consumer group (\`${group.consumerGroup}\`, batches of 100, each event through the exactly-once helper) read ${group.events} events at **${n(group.eventsPerSecond, 0)} events/s**.` : '',
+      '',
+    );
+  }
+  return lines;
+}
+
+// `npm run bench:report`: rebuild docs/benchmarks.md from the newest full run and the pattern results.
+if (require.main === module) {
+  const dir = path.join(root, 'bench', 'results');
+  const latest = fs.readdirSync(dir).filter((f) => /^full-.*\.json$/.test(f)).sort().at(-1);
+  if (!latest) throw new Error('no bench/results/full-*.json yet: run `npm run bench` first');
+  console.log(writeReport(JSON.parse(fs.readFileSync(path.join(dir, latest), 'utf8')) as Results, false).join('\n'));
 }

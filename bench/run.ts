@@ -9,12 +9,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ensureTemporalBinaries, TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../platform/temporal-binaries';
 import { closeHttpAgent, newHistogram, nowMs, openLoop, postJson, summarize, type OpenLoopResult } from './lib/load';
 import { installCleanup, killAllNow, phaseMeter, round, sampleProc, startChild, startNodeChild, type ProcUsage } from './lib/procs';
 import { freePort } from '../platform/ports';
-import { workflowBundleOptions } from '../worker/worker';
+import { workflowBundleOptions, installTemporalRuntime } from '../worker/worker';
 import { writeReport } from './report';
 import { bareWelcomeStart, startSystem, startTemporal, type BenchContext, type RunningSystem, type SystemName } from './systems';
 import { timeSkippingThirtyDays } from './time-skipping';
@@ -322,7 +322,7 @@ function machine() {
 async function main() {
   installCleanup();
   const started = Date.now();
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
   ensureTemporalBinaries([TEMPORAL_CLI, TEMPORAL_TEST_SERVER], log);
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' });

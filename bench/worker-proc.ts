@@ -9,11 +9,11 @@
  */
 import { Worker as BullWorker } from 'bullmq';
 import nodemailer from 'nodemailer';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { createEmailActivities } from '../activities/email';
 import { openDatabase } from '../db/database';
 import { loadConfig } from '../platform/config';
-import { createWorker } from '../worker/worker';
+import { createWorker, installTemporalRuntime } from '../worker/worker';
 import { welcomeEmailWorkflowId } from '../workflows/definitions';
 import type { WelcomeJob } from './bullmq-api';
 import type { FloorActivities } from './workflows/floor';
@@ -25,7 +25,7 @@ process.on('disconnect', () => process.exit(1));
 async function main() {
   const mode = process.env.BENCH_WORKER_MODE;
   const config = loadConfig(process.env);
-  Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
   let stop: () => Promise<void>;
 
   if (mode === 'conveyor') {

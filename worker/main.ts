@@ -1,16 +1,14 @@
 /** `npm run worker`: the worker role alone, for scaling out. Needs TEMPORAL_ADDRESS or a running `npm start`. */
-import { Runtime } from '@temporalio/worker';
 import { openDatabase } from '../db/database';
 import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { asTemporalLogger, createLogger } from '../platform/logger';
-import { createWorker } from './worker';
+import { createWorker, installTemporalRuntime } from './worker';
 
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor-worker');
-  // We handle SIGINT/SIGTERM ourselves (stopOnSignal), to stop the parts in order.
-  Runtime.install({ logger: asTemporalLogger(logger.child({ component: 'temporal' })), shutdownSignals: [] });
+  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })));
   const db = await openDatabase(config.database);
   const worker = await createWorker({ config, db });
   const running = worker.run();

@@ -6,7 +6,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Runtime } from '@temporalio/worker';
 import { startApiServer } from '../api/server';
 import { openDatabase } from '../db/database';
 import { seedDemoData } from '../db/seed';
@@ -18,13 +17,12 @@ import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { createOutboxRelay } from './outbox-relay';
-import { createWorker } from './worker';
+import { createWorker, installTemporalRuntime } from './worker';
 
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor');
-  // We handle SIGINT/SIGTERM ourselves (stopOnSignal), to stop the parts in order.
-  Runtime.install({ logger: asTemporalLogger(logger.child({ component: 'temporal' })), shutdownSignals: [] });
+  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })));
   fs.mkdirSync(config.dataDir, { recursive: true });
 
   // Everything started so far, stopped in reverse order on shutdown or on a failed start.

@@ -1,10 +1,19 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type Logger as TemporalLogger } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../activities';
 import type { Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { correlationActivityInterceptor } from '../platform/correlation';
 import { connectionOptions } from '../platform/temporal';
+
+/**
+ * Once per process, before any worker or ephemeral server: the SDK and its native core log through
+ * `logger` (core messages are forwarded, so every line has one format), and SIGINT/SIGTERM are
+ * left to the process's own shutdown, which stops the parts in order.
+ */
+export function installTemporalRuntime(logger: TemporalLogger, level: 'WARN' | 'ERROR' = 'WARN'): void {
+  Runtime.install({ logger, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } } });
+}
 
 /** What goes into the workflow bundle: the workflows and their interceptors (correlation IDs). */
 export function workflowBundleOptions() {

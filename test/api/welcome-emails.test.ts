@@ -6,8 +6,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../../activities';
-import { openDatabase, type Database } from '../../db/database';
-import type { Config } from '../../platform/config';
+import { openDatabase } from '../../db/database';
 import { readMailbox, startMailCatcher, type MailCatcher } from '../../platform/mail-catcher';
 import {
   connectClient,

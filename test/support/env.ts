@@ -9,17 +9,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type Client } from '@temporalio/client';
-import { DefaultLogger, Runtime, type WorkflowBundlePath } from '@temporalio/worker';
+import { DefaultLogger, type WorkflowBundlePath } from '@temporalio/worker';
 import { createApp, type AppDeps } from '../../api/app';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createTemporalClient } from '../../platform/temporal';
-import { createWorker } from '../../worker/worker';
+import { createWorker, installTemporalRuntime } from '../../worker/worker';
 
 /** Keep the test output to warnings; a Runtime can be installed once per process. */
 export function quietTemporalRuntime(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+    installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
   } catch {
     // already installed by an earlier test file in this jest worker
   }
