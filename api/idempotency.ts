@@ -122,24 +122,24 @@ export function idempotencyKeys({ db, retentionMs, logger }: { db: Database; ret
     }
 
     res.locals.idempotency = context;
+    const storeResponse = (status: number, headers: Record<string, string>, body: string) =>
+      db
+        .updateTable('idempotency_keys')
+        .set({ state: 'completed', response_status: status, response_headers: JSON.stringify(headers), response_body: body })
+        .where('scope', '=', where.scope)
+        .where('idempotency_key', '=', where.idempotency_key)
+        .execute();
+    const releaseKey = () =>
+      db.deleteFrom('idempotency_keys').where('scope', '=', where.scope).where('idempotency_key', '=', where.idempotency_key).execute();
+    const headersToReplay = () => Object.fromEntries(REPLAYED_HEADERS.flatMap((h) => (res.get(h) ? [[h, res.get(h)!]] : [])));
     const send = res.send.bind(res);
     // Keep (or release) the key before the response leaves, so a client that retries right
     // after reading it finds the stored answer rather than a 409.
     res.send = (body?: unknown) => {
       res.send = send;
       const text = typeof body === 'string' || Buffer.isBuffer(body) ? body.toString() : JSON.stringify(body ?? '');
-      const keyRow = db.updateTable('idempotency_keys').where('scope', '=', where.scope).where('idempotency_key', '=', where.idempotency_key);
-      const settle =
-        res.statusCode >= 200 && res.statusCode < 300
-          ? keyRow
-              .set({
-                state: 'completed',
-                response_status: res.statusCode,
-                response_headers: JSON.stringify(Object.fromEntries(REPLAYED_HEADERS.flatMap((h) => (res.get(h) ? [[h, res.get(h)]] : [])))),
-                response_body: text,
-              })
-              .execute()
-          : db.deleteFrom('idempotency_keys').where('scope', '=', where.scope).where('idempotency_key', '=', where.idempotency_key).execute();
+      const succeeded = res.statusCode >= 200 && res.statusCode < 300;
+      const settle = succeeded ? storeResponse(res.statusCode, headersToReplay(), text) : releaseKey();
       settle
         .catch((err: unknown) => logger.error({ err, idempotencyKey: context.key }, 'could not store the idempotent response'))
         .finally(() => send(text));

@@ -122,7 +122,7 @@ async function runVariant(variant: 'exactly-once' | 'plain', base: Record<string
 }
 
 async function main() {
-  installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
+  installTemporalRuntime();
   ensureTemporalBinaries([TEMPORAL_CLI]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
   const bundlePath = path.join(dir, 'workflows.js');

@@ -29,7 +29,7 @@ const FAN_OUTS = [1, 10, 50];
 const CONCURRENCY = 8;
 
 async function main() {
-  installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
+  installTemporalRuntime();
   ensureTemporalBinaries([TEMPORAL_CLI]);
   const devServer = await startDevServer({ executable: requireBinary(TEMPORAL_CLI), ip: '127.0.0.1', port: await freePort() });
   const results: Record<string, unknown>[] = [];

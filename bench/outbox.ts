@@ -13,7 +13,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { installTemporalRuntime } from '../worker/worker';
-import { DefaultLogger } from '@temporalio/worker';
 import pg from 'pg';
 import { openDatabase, type DatabaseTarget } from '../db/database';
 import { appendToOutbox } from '../db/outbox';
@@ -94,7 +93,7 @@ async function runVariant(label: string, address: string, database: DatabaseTarg
 }
 
 async function main() {
-  installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
+  installTemporalRuntime();
   ensureTemporalBinaries([TEMPORAL_CLI]);
   const devServer = await startDevServer({ executable: requireBinary(TEMPORAL_CLI), ip: '127.0.0.1', port: await freePort() });
   try {

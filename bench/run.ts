@@ -322,7 +322,7 @@ function machine() {
 async function main() {
   installCleanup();
   const started = Date.now();
-  installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
+  installTemporalRuntime();
   ensureTemporalBinaries([TEMPORAL_CLI, TEMPORAL_TEST_SERVER], log);
   try {
     execFileSync('redis-server', ['--version'], { stdio: 'ignore' });

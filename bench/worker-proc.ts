@@ -9,7 +9,7 @@
  */
 import { Worker as BullWorker } from 'bullmq';
 import nodemailer from 'nodemailer';
-import { DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { createEmailActivities } from '../activities/email';
 import { openDatabase } from '../db/database';
 import { loadConfig } from '../platform/config';
@@ -25,7 +25,7 @@ process.on('disconnect', () => process.exit(1));
 async function main() {
   const mode = process.env.BENCH_WORKER_MODE;
   const config = loadConfig(process.env);
-  installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
+  installTemporalRuntime();
   let stop: () => Promise<void>;
 
   if (mode === 'conveyor') {

@@ -1,4 +1,4 @@
-import { NativeConnection, Runtime, Worker, type Logger as TemporalLogger } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type Logger as TemporalLogger } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../activities';
 import type { Database } from '../db/database';
@@ -7,12 +7,17 @@ import { correlationActivityInterceptor } from '../platform/correlation';
 import { connectionOptions } from '../platform/temporal';
 
 /**
- * Once per process, before any worker or ephemeral server: the SDK and its native core log through
- * `logger` (core messages are forwarded, so every line has one format), and SIGINT/SIGTERM are
- * left to the process's own shutdown, which stops the parts in order.
+ * Once per process, before any worker or ephemeral server. With a logger (the roles), the SDK and
+ * its native core log through it at WARN and above, so every line has one format; without one
+ * (tests, benchmarks) only errors are printed. SIGINT/SIGTERM are left to the process's own
+ * shutdown, which stops the parts in order.
  */
-export function installTemporalRuntime(logger: TemporalLogger, level: 'WARN' | 'ERROR' = 'WARN'): void {
-  Runtime.install({ logger, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: level, other: level }, forward: {} } } });
+export function installTemporalRuntime(logger?: TemporalLogger): void {
+  Runtime.install(
+    logger
+      ? { logger, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } } }
+      : { logger: new DefaultLogger('ERROR'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } },
+  );
 }
 
 /** What goes into the workflow bundle: the workflows and their interceptors (correlation IDs). */

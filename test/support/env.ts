@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type Client } from '@temporalio/client';
-import { DefaultLogger, type WorkflowBundlePath } from '@temporalio/worker';
+import type { WorkflowBundlePath } from '@temporalio/worker';
 import { createApp, type AppDeps } from '../../api/app';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
@@ -19,7 +19,7 @@ import { createWorker, installTemporalRuntime } from '../../worker/worker';
 /** Keep the test output to warnings; a Runtime can be installed once per process. */
 export function quietTemporalRuntime(): void {
   try {
-    installTemporalRuntime(new DefaultLogger('ERROR'), 'ERROR');
+    installTemporalRuntime();
   } catch {
     // already installed by an earlier test file in this jest worker
   }
