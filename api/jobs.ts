@@ -2,7 +2,7 @@ import type { Response } from 'express';
 import { Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../platform/config';
-import { startOnce, webUiLink, type BusinessWorkflowStart } from '../platform/temporal';
+import { startOnce, webUiLink, withinRpcTimeout, type BusinessWorkflowStart } from '../platform/temporal';
 import { CorrelationIdKey, progressQuery } from '../workflows/definitions';
 import { HttpProblem } from './problem';
 
@@ -29,8 +29,7 @@ export interface JobView {
 /** A job is a workflow execution; its ID is the workflow ID. Throws 404 for an unknown job. */
 export async function readJob(client: Client, temporal: Config['temporal'], jobId: string): Promise<JobView> {
   const handle = client.workflow.getHandle(jobId);
-  const description = await client
-    .withDeadline(Date.now() + temporal.rpcTimeoutMs, () => handle.describe())
+  const description = await withinRpcTimeout(client, temporal, () => handle.describe())
     .catch((err: unknown) => {
       if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, 'job-not-found', 'No such job', `There is no job '${jobId}'.`);
       throw err;
@@ -46,7 +45,7 @@ export async function readJob(client: Client, temporal: Config['temporal'], jobI
       .catch(() => null); // no worker polling right now: the job waits, its step is unknown
   } else {
     try {
-      result = await client.withDeadline(Date.now() + temporal.rpcTimeoutMs, () => handle.result());
+      result = await withinRpcTimeout(client, temporal, () => handle.result());
     } catch (err) {
       const cause = (err as { cause?: Error }).cause;
       failure = { message: cause?.message || (err as Error).message };
@@ -110,7 +109,7 @@ export async function withOpenJob<T>(
   closed: (job: JobView) => HttpProblem,
 ): Promise<T> {
   try {
-    return await client.withDeadline(Date.now() + temporal.rpcTimeoutMs, () => call(client.workflow.getHandle(jobId)));
+    return await withinRpcTimeout(client, temporal, () => call(client.workflow.getHandle(jobId)));
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     throw closed(await readJob(client, temporal, jobId));

@@ -5,7 +5,8 @@ import type { Database } from '../db/database';
 import { committedOffset, lastOffset, readEvents, toStoredEvent } from '../db/events';
 import type { Config } from '../platform/config';
 import { liveEvents } from '../platform/live-events';
-import { webUiLink } from '../platform/temporal';
+import { webUiLink, withinRpcTimeout } from '../platform/temporal';
+import { signalConsumerGroup } from '../worker/event-delivery';
 import {
   CONSUMER_GROUPS,
   CorrelationIdKey,
@@ -36,7 +37,6 @@ const KEEPALIVE_MS = 15_000;
 export function streamsRouter(client: Client, config: Config, db: Database, requireJson: RequestHandler): Router {
   const router = Router();
   const { temporal } = config;
-  const withDeadline = <T>(fn: () => Promise<T>) => client.withDeadline(Date.now() + temporal.rpcTimeoutMs, fn);
 
   router.get('/v1/streams/:stream/events', async (req, res) => {
     const { stream } = parseOrThrow(streamPath, req.params, 'path');
@@ -60,7 +60,8 @@ export function streamsRouter(client: Client, config: Config, db: Database, requ
 
   router.post('/v1/streams/:stream/consumers/:group/seek', requireJson, async (req, res) => {
     const { stream, group } = parseOrThrow(groupPath, req.params, 'path');
-    if (!CONSUMER_GROUPS.some((g) => g.stream === stream && g.group === group)) {
+    const consumerGroup = CONSUMER_GROUPS.find((g) => g.stream === stream && g.group === group);
+    if (!consumerGroup) {
       throw new HttpProblem(404, 'consumer-group-not-found', 'No such consumer group', `Stream '${stream}' has no consumer group '${group}'.`);
     }
     const { offset } = parseOrThrow(seekBody, req.body, 'body');
@@ -71,15 +72,7 @@ export function streamsRouter(client: Client, config: Config, db: Database, requ
       });
     }
     // The group applies the seek between batches, so no batch in flight can overwrite it.
-    await withDeadline(() =>
-      client.workflow.signalWithStart('streamConsumer', {
-        taskQueue: temporal.taskQueue,
-        workflowId: streamConsumerWorkflowId(stream, group),
-        args: [{ stream, group }],
-        signal: seekSignal,
-        signalArgs: [offset],
-      }),
-    );
+    await signalConsumerGroup(client, temporal, consumerGroup, seekSignal, [offset]);
     res.status(202).json({ stream, group, seekTo: offset, consumersUrl: `/v1/streams/${stream}/consumers` });
   });
 
@@ -113,7 +106,7 @@ export function streamsRouter(client: Client, config: Config, db: Database, requ
   // The forensic view: everything that carries one correlation ID, in time order.
   router.get('/v1/correlations/:correlationId', async (req, res) => {
     const { correlationId } = parseOrThrow(z.object({ correlationId: correlationIdSchema }), req.params, 'path');
-    const workflows = await withDeadline(async () => {
+    const workflows = await withinRpcTimeout(client, temporal, async () => {
       const found = [];
       for await (const wf of client.workflow.list({ query: `${CorrelationIdKey.name} = "${correlationId}"` })) found.push(wf);
       return found;

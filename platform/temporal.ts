@@ -22,6 +22,11 @@ export function createTemporalClient(temporal: Config['temporal'], connection = 
   return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] } });
 }
 
+/** Run one call to Temporal under TEMPORAL_RPC_TIMEOUT: an outage becomes a quick error, never a hang. */
+export function withinRpcTimeout<T>(client: Client, temporal: Config['temporal'], call: () => Promise<T>): Promise<T> {
+  return client.withDeadline(Date.now() + temporal.rpcTimeoutMs, call);
+}
+
 /** Link to one run in the Temporal Web UI, or undefined when no UI URL is known. */
 export function webUiLink(temporal: Config['temporal'], workflowId: string, runId?: string): string | undefined {
   if (!temporal.uiUrl) return undefined;
@@ -62,7 +67,7 @@ export interface BusinessWorkflowStart {
  */
 export async function startOnce(client: Client, temporal: Config['temporal'], job: BusinessWorkflowStart): Promise<{ runId: string } | 'already-closed'> {
   try {
-    const handle = await client.withDeadline(Date.now() + temporal.rpcTimeoutMs, () =>
+    const handle = await withinRpcTimeout(client, temporal, () =>
       client.workflow.start(job.workflowType, {
         taskQueue: temporal.taskQueue,
         workflowId: job.workflowId,
