@@ -91,7 +91,7 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
       const publish = publishers[row.event_type];
       if (!publish) throw new PermanentPublishError(`no publisher for event type ${row.event_type}`);
       await withCorrelationId(row.correlation_id, () => publish(row));
-      failpoint('relay-after-publish');
+      failpoint(`relay-after-publish:${row.event_type}`);
       await markPublished(db, row.seq, identity);
       stats.published++;
     } catch (err) {

@@ -87,7 +87,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   });
 
   test('the relay is SIGKILLed between starting the workflow and marking the row: no second workflow, one email', async () => {
-    const crashing = await spawnRole('relay', { ...env, CONVEYOR_TEST_FAILPOINT: 'relay-after-publish' });
+    const crashing = await spawnRole('relay', { ...env, CONVEYOR_TEST_FAILPOINT: 'relay-after-publish:UserSignedUp' });
     children.push(crashing);
     const api = await startTestApi({ config, client, db });
     try {
@@ -96,7 +96,8 @@ describe.each(testDatabases())('%s', (_name, target) => {
 
       // The fault really fired: the relay died after the start, before the mark.
       expect(await crashing.exited).toEqual({ code: null, signal: 'SIGKILL' });
-      expect(await workflowsFor(userId)).toBe(1);
+      // Visibility is eventually consistent: wait for the started workflow to be listed.
+      expect(await waitFor('the started workflow to be listed', async () => ((await workflowsFor(userId)) > 0 ? workflowsFor(userId) : undefined))).toBe(1);
       const orphan = await outboxRow(userId);
       expect(orphan).toMatchObject({ published_at: null, attempts: 0 });
       expect(orphan.claimed_by).toMatch(/^relay-/);
