@@ -1,6 +1,10 @@
 /**
- * Deposits per second end to end (POST → workflow completed) on the embedded dev server, with
- * and without the operation-key transaction, in one run: the cost of exactly-once as a ratio.
+ * Deposits per second end to end (POST → workflow completed) on the embedded dev server, in one
+ * run, for three variants:
+ *   exactly-once  Conveyor's deposit: its two database writes as local activities;
+ *   dispatched    the same activities dispatched as activity tasks (the deposit before it used
+ *                 local activities, bench/workflows/deposit-dispatched.ts): what local saves;
+ *   plain         like exactly-once without the operation-key transaction: what exactly-once costs.
  *
  *   npm run bench:deposits [-- --quick]        SQLite (default)
  *   BENCH_DATABASE_URL=postgres://… npm run bench:deposits
@@ -62,8 +66,10 @@ function plainDeposit(db: Database): Activities['applyDeposit'] {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function runVariant(variant: 'exactly-once' | 'plain', base: Record<string, string>) {
-  const config = loadConfig({ ...base, TEMPORAL_TASK_QUEUE: `bench-${variant}-${randomUUID().slice(0, 6)}`, CONVEYOR_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-')) });
+type Variant = 'exactly-once' | 'dispatched' | 'plain';
+
+async function runVariant(variant: Variant, base: Record<string, string>, bundles: Record<'conveyor' | 'dispatched', string>) {
+  const config = loadConfig({ ...base, WORKFLOW_BUNDLE_PATH: variant === 'dispatched' ? bundles.dispatched : bundles.conveyor, TEMPORAL_TASK_QUEUE: `bench-${variant}-${randomUUID().slice(0, 6)}`, CONVEYOR_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-')) });
   const db = await openDatabase(config.database);
   const mailer = nodemailer.createTransport({ jsonTransport: true }); // deposits send no mail
   const real = createActivities({ db, mailer, from: config.mail.from });
@@ -125,30 +131,40 @@ async function main() {
   installTemporalRuntime();
   ensureTemporalBinaries([TEMPORAL_CLI]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
-  const bundlePath = path.join(dir, 'workflows.js');
-  fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('WARN') })).code);
+  const bundle = async (options: { workflowsPath: string; workflowInterceptorModules?: string[] }, name: string) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, (await bundleWorkflowCode({ ...options, logger: new DefaultLogger('WARN') })).code);
+    return file;
+  };
+  const bundles = {
+    conveyor: await bundle(workflowBundleOptions(), 'workflows.js'),
+    dispatched: await bundle({ workflowsPath: require.resolve('./workflows/deposit-dispatched') }, 'deposit-dispatched.js'),
+  };
   const devServer = await startDevServer({ executable: requireBinary(TEMPORAL_CLI), ip: '127.0.0.1', port: await freePort() });
   try {
-    const base: Record<string, string> = { TEMPORAL_ADDRESS: devServer.address, WORKFLOW_BUNDLE_PATH: bundlePath, LOG_LEVEL: 'silent' };
+    const base: Record<string, string> = { TEMPORAL_ADDRESS: devServer.address, LOG_LEVEL: 'silent' };
     if (process.env.BENCH_DATABASE_URL) base.DATABASE_URL = process.env.BENCH_DATABASE_URL;
     const database = base.DATABASE_URL ? 'PostgreSQL' : 'SQLite';
     // Alternate the variants so drift (warm caches, a busy neighbour) does not favour one.
     const results: Array<Awaited<ReturnType<typeof runVariant>>> = [];
-    for (const variant of ['exactly-once', 'plain', 'exactly-once', 'plain'] as const) results.push(await runVariant(variant, base));
-    const best = (v: string) => results.filter((r) => r.variant === v).sort((a, b) => b.perSecond - a.perSecond)[0]!;
-    const [once, plain] = [best('exactly-once'), best('plain')];
+    const variants: Variant[] = ['exactly-once', 'dispatched', 'plain'];
+    for (const variant of [...variants, ...variants]) results.push(await runVariant(variant, base, bundles));
+    const best = (v: Variant) => results.filter((r) => r.variant === v).sort((a, b) => b.perSecond - a.perSecond)[0]!;
+    const [once, dispatched, plain] = [best('exactly-once'), best('dispatched'), best('plain')];
     const summary = {
       database,
       machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
       concurrency: CONCURRENCY,
       runs: results,
       ratio: once.perSecond / plain.perSecond,
+      localOverDispatched: once.perSecond / dispatched.perSecond,
     };
     console.log(JSON.stringify(summary, null, 2));
     console.log(
       `\n${database}: exactly-once ${once.perSecond.toFixed(1)}/s (p50 ${once.p50Ms.toFixed(0)} ms, p99 ${once.p99Ms.toFixed(0)} ms), ` +
         `plain ${plain.perSecond.toFixed(1)}/s (p50 ${plain.p50Ms.toFixed(0)} ms, p99 ${plain.p99Ms.toFixed(0)} ms): ` +
-        `exactly-once runs at ${(summary.ratio * 100).toFixed(0)}% of plain`,
+        `exactly-once runs at ${(summary.ratio * 100).toFixed(0)}% of plain; ` +
+        `dispatched activities ${dispatched.perSecond.toFixed(1)}/s (p50 ${dispatched.p50Ms.toFixed(0)} ms): local activities give ${summary.localOverDispatched.toFixed(2)}×`,
     );
     const out = path.resolve(__dirname, 'results');
     fs.mkdirSync(out, { recursive: true });

@@ -11,7 +11,7 @@ import { barChart, lineChart } from './lib/svg';
 type Results = Record<string, any>;
 
 const root = path.resolve(__dirname, '..');
-const names: Record<string, string> = { floor: '(a) engine floor', conveyor: '(b) Conveyor', bullmq: '(c) BullMQ', 'conveyor-pooled': '(b′) Conveyor, pooled SMTP' };
+const names: Record<string, string> = { floor: '(a) engine floor', conveyor: '(b) Conveyor', bullmq: '(c) BullMQ'};
 const usageText = (usage: Array<{ name: string; cpuCores: number; peakRssMiB: number }>) =>
   usage.map((u) => `${u.name}: ${u.cpuCores} cores, ${u.peakRssMiB} MiB`).join('<br>');
 
@@ -38,6 +38,7 @@ export function writeReport(r: Results, quick: boolean): string[] {
       { name: 'API p99', y: steps.map((s) => s.api.latency.p99Ms) },
       { name: 'bare start p50', y: steps.map((s) => s.bare.latency.p50Ms) },
       { name: 'bare start p99', y: steps.map((s) => s.bare.latency.p99Ms) },
+      ...(steps.every((s) => s.hop) ? [{ name: 'HTTP hop p50 (GET /healthz)', y: steps.map((s) => s.hop.latency.p50Ms) }] : []),
     ],
   });
   const e2e: any[] = r.endToEnd;
@@ -84,7 +85,6 @@ export function writeReport(r: Results, quick: boolean): string[] {
   const p = r.params;
   const floor = e2e.find((e) => e.system === 'floor');
   const conv = e2e.find((e) => e.system === 'conveyor');
-  const pooled = e2e.find((e) => e.system === 'conveyor-pooled');
   const belowKnee = steps.filter((s) => !s.saturated);
   const worstRatio = belowKnee.length ? Math.max(...belowKnee.map((s) => s.ratioP50)) : undefined;
   const tputRatio = floor && conv ? conv.burst.throughputPerSecond / floor.burst.throughputPerSecond : undefined;
@@ -110,7 +110,7 @@ export function writeReport(r: Results, quick: boolean): string[] {
     '| | |',
     '| --- | --- |',
     `| machine | ${m.nproc} CPUs (\`nproc\`), ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel} |`,
-    `| software | Node ${m.node}, Temporal TypeScript SDK ${m.temporalSdk}, Temporal CLI dev server ${m.temporalCli} (in-memory SQLite), test server ${m.temporalTestServer}, BullMQ ${m.bullmq}, ioredis ${m.ioredis}, ${m.redis} (\`--save "" --appendonly no\`) |`,
+    `| software | Node ${m.node}, Temporal TypeScript SDK ${m.temporalSdk}, Temporal CLI dev server ${m.temporalCli} (in-memory SQLite, Conveyor's \`DEV_SERVER_SETTINGS\`: queue reads up to 1000/s, section 9), test server ${m.temporalTestServer}, BullMQ ${m.bullmq}, ioredis ${m.ioredis}, ${m.redis} (\`--save "" --appendonly no\`) |`,
     `| commit | ${m.gitCommit}, run started ${r.startedAt}, took ${r.totalSeconds} s |`,
     `| enqueue | open loop, rates ${p.enqueueRates.join(', ')} req/s (stopping after the knee), ${p.enqueueStepSeconds} s per rate and variant, no worker running |`,
     `| end to end | ${p.e2eRate} jobs/s open loop for ${p.e2eSeconds} s, then a burst of ${p.burstJobs} jobs from ${p.burstConcurrency} concurrent callers |`,
@@ -133,16 +133,21 @@ export function writeReport(r: Results, quick: boolean): string[] {
     '',
     'The bare loop makes the very start call the API makes (same workflow, ID policies, search attribute,',
     'summary and details) from the harness process; the API adds HTTP, JSON parsing, zod validation,',
-    'correlation IDs and a log line per request. Ratio = API / bare.',
+    'correlation IDs and a log line per request. Ratio = API / bare. "HTTP hop" is the same rate of `GET /healthz` on',
+    'the same API process: the round trip to a second process that does nothing, which any HTTP front door pays.',
     '',
     `![enqueue latency](${chartRel}/enqueue-latency.svg)`,
     '',
-    '| rate/s | API p50 / p99 / p99.9 ms | bare p50 / p99 / p99.9 ms | ratio p50 | ratio p99 | API achieved/s (errors) | bare achieved/s (errors) | CPU, peak RSS | |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| rate/s | API p50 / p99 / p99.9 ms | bare p50 / p99 / p99.9 ms | ratio p50 | ratio p99 | HTTP hop p50 / p99 ms | API achieved/s (errors) | bare achieved/s (errors) | CPU, peak RSS | |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...steps.map(
       (s) =>
-        `| ${s.rate} | ${s.api.latency.p50Ms} / ${s.api.latency.p99Ms} / ${s.api.latency.p999Ms} | ${s.bare.latency.p50Ms} / ${s.bare.latency.p99Ms} / ${s.bare.latency.p999Ms} | ${s.ratioP50} | ${s.ratioP99} | ${s.api.achievedRate} (${s.api.errors}) | ${s.bare.achievedRate} (${s.bare.errors}) | ${usageText(s.usage)} | ${s.saturated ? `knee: ${s.saturated}` : ''} |`,
+        `| ${s.rate} | ${s.api.latency.p50Ms} / ${s.api.latency.p99Ms} / ${s.api.latency.p999Ms} | ${s.bare.latency.p50Ms} / ${s.bare.latency.p99Ms} / ${s.bare.latency.p999Ms} | ${s.ratioP50} | ${s.ratioP99} | ${s.hop ? `${s.hop.latency.p50Ms} / ${s.hop.latency.p99Ms}` : 'n/a'} | ${s.api.achievedRate} (${s.api.errors}) | ${s.bare.achievedRate} (${s.bare.errors}) | ${usageText(s.usage)} | ${s.saturated ? `knee: ${s.saturated}` : ''} |`,
     ),
+    '',
+    steps.every((s) => s.hop)
+      ? `The API's extra p50 over the bare start, against the HTTP hop's own p50: ${steps.filter((s) => !s.saturated).map((s) => `${s.rate}/s ${(s.api.latency.p50Ms - s.bare.latency.p50Ms).toFixed(1)} vs ${s.hop.latency.p50Ms} ms`).join('; ')}. At low rates most of the gap is that round trip to a second process; the rest is Express, JSON, zod and the log line (about 1 ms of CPU per request, spread over them). Nearer the knee the API also waits for CPU, which it shares with the server and the load generator on 2 cores.`
+      : '',
     '',
     r.enqueue.knee ? `Knee: ${r.enqueue.knee} req/s (first rate with >1 % errors, achieved < 90 % of the target, or p99 > 1 s).` : 'No knee within the rates tried.',
     '',
@@ -164,11 +169,7 @@ export function writeReport(r: Results, quick: boolean): string[] {
         `| ${names[e.system]} | ${e.rate.latency.p50Ms} / ${e.rate.latency.p99Ms} | ${e.rate.endToEnd.p50Ms} / ${e.rate.endToEnd.p99Ms} / ${e.rate.endToEnd.p999Ms} / ${e.rate.endToEnd.maxMs} | ${e.rate.delivered}/${e.rate.ok} | ${e.burst.throughputPerSecond} (${e.burst.jobs} in ${e.burst.seconds} s, ${e.burst.errors} errors) | ${floor ? (e.burst.throughputPerSecond / floor.burst.throughputPerSecond).toFixed(2) : ''}× | ${usageText(e.rate.usage)} | ${usageText(e.burst.usage)} |`,
     ),
     '',
-    "(b′) is Conveyor with one configuration change and no code change: `SMTP_URL=smtp://127.0.0.1:<sink>/?pool=true`,",
-    "so nodemailer keeps SMTP connections open instead of opening one per email. It matters because the SMTP sink",
-    "(smtp-server, like many real servers) waits 100 ms before greeting a new connection to catch early talkers:",
-    "with one connection per email, (b) and (c) pay that 100 ms on every email.",
-    pooled && conv ? `Pooled/default: end-to-end p50 ${(pooled.rate.endToEnd.p50Ms / conv.rate.endToEnd.p50Ms).toFixed(2)}×, burst throughput ${(pooled.burst.throughputPerSecond / conv.burst.throughputPerSecond).toFixed(2)}×.` : '',
+    'Conveyor keeps its SMTP connections open (a pool); section 9 measures what that and the dev-server settings buy.',
     '',
     '## 3. Under fault: worker SIGKILLed and restarted',
     '',
@@ -231,21 +232,32 @@ function patternSections(): string[] {
   const deposits = ['deposits-sqlite', 'deposits-postgresql'].map(readResults).filter((d): d is Results => Boolean(d));
   if (deposits.length > 0) {
     lines.push(
-      '## 6. The cost of exactly-once deposits (`npm run bench:deposits`)',
+      '## 6. Deposits: local activities and the cost of exactly-once (`npm run bench:deposits`)',
       '',
-      `POST /v1/accounts/<id>/deposits → workflow completed, ${deposits[0]!.concurrency} clients in parallel, each variant run twice alternately (best run shown). "plain" is the same balance update without the operation-key row: what a non-idempotent consumer would do.`,
+      `POST /v1/accounts/<id>/deposits → workflow completed, ${deposits[0]!.concurrency} clients in parallel, each variant run twice alternately (best run shown).`,
+      '"exactly-once" is Conveyor\'s deposit: its two short database writes (the ledger transaction, the telemetry row) run as local activities, in one workflow task.',
+      '"dispatched" is the same two activities dispatched through the task queue, as the deposit ran before (three workflow tasks and two activity tasks).',
+      '"plain" is the local-activity deposit without the operation-key row: what a non-idempotent consumer would do.',
       '',
       '| database | variant | deposits/s | p50 ms | p99 ms |',
       '| --- | --- | --- | --- | --- |',
     );
     for (const d of deposits) {
-      for (const variant of ['exactly-once', 'plain']) {
+      for (const variant of ['exactly-once', 'dispatched', 'plain']) {
         const best = d.runs.filter((r: Results) => r.variant === variant).sort((a: Results, b: Results) => b.perSecond - a.perSecond)[0];
-        lines.push(`| ${d.database} | ${variant} | ${n(best.perSecond)} | ${n(best.p50Ms, 0)} | ${n(best.p99Ms, 0)} |`);
+        if (best) lines.push(`| ${d.database} | ${variant} | ${n(best.perSecond)} | ${n(best.p50Ms, 0)} | ${n(best.p99Ms, 0)} |`);
       }
-      lines.push(`| ${d.database} | **ratio** | **${n(d.ratio * 100, 0)}%** of plain | | |`);
+      lines.push(`| ${d.database} | **exactly-once / plain** | **${n(d.ratio * 100, 0)}%** | | |`);
+      if (d.localOverDispatched) lines.push(`| ${d.database} | **local / dispatched** | **${n(d.localOverDispatched, 2)}×** | | |`);
     }
-    lines.push('');
+    lines.push(
+      '',
+      'Trade-off of local activities: the step runs in the worker that holds the workflow, inside its workflow task. A crash',
+      'there is recovered when the workflow task times out (10 s) instead of the activity\'s own timeout, and a local activity',
+      'cannot heartbeat; right for a short database write, wrong for SMTP or anything slow. Exactly-once is unchanged: the',
+      'operation key still makes a repeated write a no-op (test/faults/deposit-crash.test.ts, deposit-chaos.test.ts).',
+      '',
+    );
   }
   const outbox = readResults('outbox');
   if (outbox) {
@@ -277,6 +289,79 @@ function patternSections(): string[] {
       '',
     );
   }
+  lines.push(...engineSection());
+  return lines;
+}
+
+const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length % 2 ? sorted[sorted.length >> 1]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+};
+
+/** Section 9: `npm run bench:engine`, Conveyor's choice against the alternative, same run. */
+function engineSection(): string[] {
+  const engine = readResults('engine');
+  if (!engine) return [];
+  const lines = [
+    '## 9. The engine path: each setting against its alternative (`npm run bench:engine`)',
+    '',
+    `Conveyor's welcome email end to end (separate API and worker processes, as in section 2): ${engine.params.e2e.rate} jobs/s open loop for ${engine.params.e2e.seconds} s, then a burst of ${engine.params.e2e.burstJobs} jobs.`,
+    `Each variant ran ${engine.params.rounds} times, alternating which went first; the table shows the median of the runs. ${engine.machine}; run started ${engine.startedAt}, took ${engine.totalSeconds} s.`,
+    '',
+    '| setting | variant | e2e p50 ms | e2e p99 ms | burst jobs/s | chosen / alternative |',
+    '| --- | --- | --- | --- | --- | --- |',
+  ];
+  for (const c of engine.comparisons) {
+    const stats = (chosen: boolean) => {
+      const runs = c.runs.filter((r: Results) => r.chosen === chosen);
+      return { p50: median(runs.map((r: Results) => r.rate.endToEnd.p50Ms)), p99: median(runs.map((r: Results) => r.rate.endToEnd.p99Ms)), burst: median(runs.map((r: Results) => r.burst.throughputPerSecond)) };
+    };
+    const [a, b] = [stats(true), stats(false)];
+    lines.push(`| ${c.name} | **${c.chosen}** (Conveyor) | ${n(a.p50)} | ${n(a.p99)} | ${n(a.burst)} | p50 ${ratio(a.p50, b.p50)}, burst ${ratio(a.burst, b.burst)} |`);
+    lines.push(`| | ${c.alternative} | ${n(b.p50)} | ${n(b.p99)} | ${n(b.burst)} | |`);
+  }
+  const dispatch = engine.comparisons.find((c: Results) => c.runs.some((r: Results) => r.enqueueOnly));
+  if (dispatch) {
+    const e = (chosen: boolean) => {
+      const runs = dispatch.runs.filter((r: Results) => r.chosen === chosen).map((r: Results) => r.enqueueOnly);
+      return { p50: median(runs.map((x: Results) => x.p50Ms)), p99: median(runs.map((x: Results) => x.p99Ms)), accepted: median(runs.map((x: Results) => x.acceptedPerSecond)) };
+    };
+    const [a, b] = [e(true), e(false)];
+    lines.push(
+      '',
+      `The ${dispatch.name} setting on the enqueue path alone (the API with no worker, as in section 1): p50 at ${engine.params.enqueue.rate} POST/s open loop, then how many POSTs 64 callers get accepted per second.`,
+      '',
+      '| variant | enqueue p50 ms | p99 ms | accepted/s |',
+      '| --- | --- | --- | --- |',
+      `| **${dispatch.chosen}** (Conveyor) | ${n(a.p50)} | ${n(a.p99)} | ${n(a.accepted)} |`,
+      `| ${dispatch.alternative} | ${n(b.p50)} | ${n(b.p99)} | ${n(b.accepted)} |`,
+    );
+  }
+  const eager = engine.eager;
+  const eagerStats = (on: boolean) => {
+    const runs = eager.runs.filter((r: Results) => r.eager === on);
+    return { p50: median(runs.map((r: Results) => r.sequential.p50Ms)), p99: median(runs.map((r: Results) => r.sequential.p99Ms)), burst: median(runs.map((r: Results) => r.burstJobsPerSecond)) };
+  };
+  const [on, off] = [eagerStats(true), eagerStats(false)];
+  lines.push(
+    '',
+    'What each setting trades (Conveyor\'s dev-server settings are `DEV_SERVER_SETTINGS` in platform/dev-server.ts, used by `npm start`, the tests and the benchmarks; a Temporal cluster of your own keeps its own configuration):',
+    '',
+    '- **dispatch**: `history.transferProcessorMaxPollRPS` and `history.visibilityProcessorMaxPollRPS` = 1000 (default 20). The history service hands new workflow tasks to matching through its transfer queue and reads it at most 20 times a second, so a job could wait up to 50 ms before a worker saw it. Nothing becomes less durable (the queue is persisted either way); the server reads in smaller batches, which costs some CPU under load: compare the burst and accepted/s columns, and mind the run-to-run noise of a 2-core machine.',
+    '- **file**: `--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=NORMAL` when the dev server keeps a database file (`npm start` does, under `.data/`), instead of a rollback journal with an fsync per commit. A killed server process loses nothing; a power cut or kernel crash can lose the last commits, never the file.',
+    '- **smtp pool**: the worker keeps SMTP connections open (`?pool=true`, unless SMTP_URL sets `pool`). The mail catcher, like many SMTP servers, waits 100 ms before greeting a new connection. Nothing is lost: an email is recorded in `sent_emails` only after the server accepted it.',
+    '',
+    '**Eager workflow start (measured, not adopted).** With a worker and a client sharing one NativeConnection in one process, `requestEagerStart` makes the server hand the first workflow task back in the start response. Floor workflow, same run:',
+    '',
+    '| | one job at a time p50 ms | p99 ms | burst jobs/s (32 callers) |',
+    '| --- | --- | --- | --- |',
+    `| eager start | ${n(on.p50)} | ${n(on.p99)} | ${n(on.burst)} |`,
+    `| normal start | ${n(off.p50)} | ${n(off.p99)} | ${n(off.burst)} |`,
+    '',
+    `It needs the client on the worker's NativeConnection, and that connection does not honour deadlines while the server is unreachable: with the server stopped, a call with a ${eager.serverDown.deadlineMs} ms deadline returned after **${eager.serverDown.nativeConnectionMs} ms** on the NativeConnection and after ${eager.serverDown.grpcJsConnectionMs} ms on the grpc-js Connection the API uses. Conveyor's API promises a 503 within TEMPORAL_RPC_TIMEOUT (3 s) when Temporal is down, so it keeps the grpc-js Connection and starts normally.`,
+    '',
+  );
   return lines;
 }
 

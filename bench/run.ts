@@ -11,12 +11,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ensureTemporalBinaries, TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../platform/temporal-binaries';
-import { closeHttpAgent, newHistogram, nowMs, openLoop, postJson, summarize, type OpenLoopResult } from './lib/load';
-import { installCleanup, killAllNow, phaseMeter, round, sampleProc, startChild, startNodeChild, type ProcUsage } from './lib/procs';
-import { freePort } from '../platform/ports';
+import { closeHttpAgent, openLoop, type OpenLoopResult } from './lib/load';
+import { measureEndToEnd, waitDelivered, withoutSendTimes } from './lib/end-to-end';
+import { installCleanup, killAllNow, phaseMeter, round, sampleProc, startChild, type ProcUsage } from './lib/procs';
 import { workflowBundleOptions, installTemporalRuntime } from '../worker/worker';
 import { writeReport } from './report';
-import { bareWelcomeStart, startSystem, startTemporal, type BenchContext, type RunningSystem, type SystemName } from './systems';
+import { BARE_TASK_QUEUE, bareWelcomeStart, startApiOnly, startSystem, startTemporal, type BenchContext, type SystemName } from './systems';
 import { timeSkippingThirtyDays } from './time-skipping';
 
 const quick = process.argv.includes('--quick');
@@ -72,29 +72,30 @@ function saturated(r: OpenLoopResult): string | undefined {
   return undefined;
 }
 
-const strip = ({ intendedAt: _drop, ...rest }: OpenLoopResult) => rest;
-
 async function enqueueScenario(ctx: BenchContext) {
   log('1. enqueue latency: Conveyor API vs bare client.workflow.start');
   const temporal = await startTemporal(ctx, 'enqueue');
   // The API alone (no worker): this measures the enqueue path only; started workflows wait on the queue.
-  const sys = await startApiOnly(ctx, temporal.address);
-  const steps: Array<{ rate: number; api: ReturnType<typeof strip>; bare: ReturnType<typeof strip>; ratioP50: number; ratioP99: number; usage: ProcUsage[]; saturated?: string }> = [];
+  const sys = await startApiOnly(ctx, temporal.address, 'enqueue-api-only');
+  type Series = ReturnType<typeof withoutSendTimes>;
+  const steps: Array<{ rate: number; api: Series; bare: Series; hop: Series; ratioP50: number; ratioP99: number; usage: ProcUsage[]; saturated?: string }> = [];
   try {
     for (const rate of params.enqueueRates) {
       const durationMs = params.enqueueStepSeconds * 1000;
       const meter = phaseMeter([{ name: 'temporal dev server', pid: temporal.process.pid! }, { name: 'Conveyor API', pid: sys.apiPid }, { name: 'harness (load + bare client)', pid: process.pid }]);
       const runApi = () => openLoop({ rate, durationMs, fire: (i, signal) => sys.enqueue(`api-${rate}-${i}`, signal) });
-      const runBare = () => openLoop({ rate, durationMs, fire: (i, signal) => bareWelcomeStart(temporal.client, 'bench-enqueue', `bare-${rate}-${i}`, signal).then(() => undefined) });
+      const runBare = () => openLoop({ rate, durationMs, fire: (i, signal) => bareWelcomeStart(temporal.client, BARE_TASK_QUEUE, `bare-${rate}-${i}`, signal).then(() => undefined) });
       // Alternate which goes first: the server slows as started workflows pile up, and neither side should always get the fresher server.
       const apiFirst = steps.length % 2 === 0;
       const first = await (apiFirst ? runApi() : runBare());
       const second = await (apiFirst ? runBare() : runApi());
       const [api, bare] = apiFirst ? [first, second] : [second, first];
+      // What the API costs before any Temporal call: the same rate of GET /healthz, an HTTP round trip to an idle handler.
+      const hop = await openLoop({ rate, durationMs, fire: (_i, signal) => sys.ping(signal) });
       const usage = meter.finish();
       const why = saturated(api) ?? saturated(bare);
-      steps.push({ rate, api: strip(api), bare: strip(bare), ratioP50: round(api.latency.p50Ms / bare.latency.p50Ms, 2), ratioP99: round(api.latency.p99Ms / bare.latency.p99Ms, 2), usage, ...(why ? { saturated: why } : {}) });
-      log(`   ${rate}/s: API p50 ${api.latency.p50Ms} ms p99 ${api.latency.p99Ms} ms (${api.errors} err) | bare p50 ${bare.latency.p50Ms} ms p99 ${bare.latency.p99Ms} ms (${bare.errors} err)${why ? ` | knee: ${why}` : ''}`);
+      steps.push({ rate, api: withoutSendTimes(api), bare: withoutSendTimes(bare), hop: withoutSendTimes(hop), ratioP50: round(api.latency.p50Ms / bare.latency.p50Ms, 2), ratioP99: round(api.latency.p99Ms / bare.latency.p99Ms, 2), usage, ...(why ? { saturated: why } : {}) });
+      log(`   ${rate}/s: API p50 ${api.latency.p50Ms} ms p99 ${api.latency.p99Ms} ms (${api.errors} err) | bare p50 ${bare.latency.p50Ms} ms p99 ${bare.latency.p99Ms} ms (${bare.errors} err) | HTTP hop p50 ${hop.latency.p50Ms} ms${why ? ` | knee: ${why}` : ''}`);
       if (why) break;
       await sleep(500);
     }
@@ -105,83 +106,14 @@ async function enqueueScenario(ctx: BenchContext) {
   return { steps, knee: steps.find((s) => s.saturated)?.rate ?? null };
 }
 
-/** Conveyor's API child against a given server, no worker. */
-async function startApiOnly(ctx: BenchContext, address: string) {
-  const port = await freePort();
-  const dir = path.join(ctx.workDir, 'enqueue-api-only');
-  fs.mkdirSync(dir, { recursive: true });
-  const logFile = path.join(dir, 'api.log');
-  const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: 'bench-enqueue', CONVEYOR_DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info', WELCOME_FOLLOW_UP_DELAY: '1h' }, logFile);
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
-    if (api.process.exitCode !== null || Date.now() > deadline) throw new Error(`Conveyor API did not become ready (see ${logFile})`);
-    await sleep(100);
-  }
-  return {
-    apiPid: api.pid,
-    enqueue: (id: string, signal: AbortSignal) => postJson(`${url}/v1/welcome-emails`, { userId: id, email: `${id}@bench.example`, name: 'Bench' }, signal).then(() => undefined),
-    stop: () => api.stop(),
-  };
-}
-
-async function waitDelivered(sys: RunningSystem, expected: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (sys.deliveredCount() >= expected) return true;
-    await sleep(200);
-  }
-  return false;
-}
-
 /** End-to-end: enqueue at a fixed open-loop rate, then a burst; latency from intended send to delivery. */
 async function endToEndScenario(ctx: BenchContext, name: SystemName) {
   log(`2. end to end: ${name}`);
   const sys = await startSystem(name, ctx, 'e2e');
   try {
-    const meter = phaseMeter(sys.processes().concat({ name: 'harness (load + SMTP sink)', pid: process.pid }));
-    const enqueue = await openLoop({ rate: params.e2eRate, durationMs: params.e2eSeconds * 1000, fire: (i, signal) => sys.enqueue(`rate-${i}`, signal) });
-    const allIn = await waitDelivered(sys, enqueue.ok, 60_000);
-    const usage = meter.finish();
-    const { byId } = sys.deliveries();
-    const h = newHistogram();
-    let delivered = 0;
-    enqueue.intendedAt.forEach((intended, i) => {
-      const at = byId.get(`rate-${i}`)?.[0];
-      if (at === undefined) return;
-      delivered++;
-      h.recordValue(Math.max(1, Math.round((at - intended) * 1000)));
-    });
-    const e2e = summarize(h);
-    h.destroy();
-
-    // Throughput: a burst of jobs enqueued as fast as `burstConcurrency` callers can, until the last is delivered.
-    const before = sys.deliveredCount();
-    const burstMeter = phaseMeter(sys.processes().concat({ name: 'harness (load + SMTP sink)', pid: process.pid }));
-    const t0 = nowMs();
-    let nextJob = 0;
-    let burstErrors = 0;
-    await Promise.all(
-      Array.from({ length: params.burstConcurrency }, async () => {
-        while (nextJob < params.burstJobs) {
-          const i = nextJob++;
-          await sys.enqueue(`burst-${i}`, AbortSignal.timeout(10_000)).catch(() => burstErrors++);
-        }
-      }),
-    );
-    const enqueuedIn = (nowMs() - t0) / 1000;
-    const burstDone = await waitDelivered(sys, before + params.burstJobs - burstErrors, 180_000);
-    const lastAt = Math.max(...[...sys.deliveries().byId.entries()].filter(([id]) => id.startsWith('burst-')).flatMap(([, at]) => at));
-    const seconds = (lastAt - t0) / 1000;
-    const burstUsage = burstMeter.finish();
-    const result = {
-      system: name,
-      rate: { ...strip(enqueue), delivered, allDelivered: allIn, endToEnd: e2e, usage },
-      burst: { jobs: params.burstJobs, errors: burstErrors, enqueueSeconds: round(enqueuedIn, 2), allDelivered: burstDone, seconds: round(seconds, 2), throughputPerSecond: round((params.burstJobs - burstErrors) / seconds, 1), usage: burstUsage },
-    };
-    log(`   ${name}: e2e p50 ${e2e.p50Ms} ms p99 ${e2e.p99Ms} ms (${delivered}/${enqueue.ok}) | burst ${result.burst.throughputPerSecond} jobs/s`);
-    return result;
+    const measured = await measureEndToEnd(sys, { rate: params.e2eRate, seconds: params.e2eSeconds, burstJobs: params.burstJobs, burstConcurrency: params.burstConcurrency });
+    log(`   ${name}: e2e p50 ${measured.rate.endToEnd.p50Ms} ms p99 ${measured.rate.endToEnd.p99Ms} ms (${measured.rate.delivered}/${measured.rate.ok}) | burst ${measured.burst.throughputPerSecond} jobs/s`);
+    return { system: name, ...measured };
   } finally {
     await sys.stop();
   }
@@ -358,7 +290,7 @@ async function main() {
     npmTest: undefined as Awaited<ReturnType<typeof npmTestScenario>> | undefined,
     totalSeconds: 0,
   };
-  for (const s of [...systems, 'conveyor-pooled' as const]) results.endToEnd.push(await endToEndScenario(ctx, s));
+  for (const s of systems) results.endToEnd.push(await endToEndScenario(ctx, s));
   for (const s of systems) results.fault.push(await faultScenario(ctx, s));
   results.memory = await memoryScenario(ctx);
   log('5a. time-skipping test of a 30-day welcome workflow');

@@ -11,16 +11,15 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import Redis from 'ioredis';
-import { startDevServer, type DevServer } from '../platform/dev-server';
+import { startDevServer, type DevServer, type DevServerSettings } from '../platform/dev-server';
 import { startMailCatcher, type MailCatcher } from '../platform/mail-catcher';
 import { requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { freePort } from '../platform/ports';
 import { CorrelationIdKey, welcomeEmailWorkflowId, type WelcomeEmailInput } from '../workflows/definitions';
-import { nowMs, postJson } from './lib/load';
+import { getOk, nowMs, postJson } from './lib/load';
 import { startChild, startNodeChild, track, type Child } from './lib/procs';
 
-/** conveyor-pooled: Conveyor unchanged but for SMTP_URL with nodemailer's `?pool=true` (a config-only tuning). */
-export type SystemName = 'floor' | 'conveyor' | 'conveyor-pooled' | 'bullmq';
+export type SystemName = 'floor' | 'conveyor' | 'bullmq';
 
 export interface BenchContext {
   workDir: string;
@@ -31,12 +30,21 @@ export interface BenchContext {
 const root = path.resolve(__dirname, '..');
 const HOUR_MS = 3_600_000;
 
-export async function startTemporal(ctx: BenchContext, label: string): Promise<DevServer & { client: Client }> {
+/** How the dev server runs: Conveyor's settings in memory unless told otherwise (bench:engine compares). */
+export interface ServerVariant {
+  settings?: DevServerSettings;
+  /** Persist to a SQLite file, as `npm start` does, instead of memory. */
+  dbFile?: boolean;
+}
+
+export async function startTemporal(ctx: BenchContext, label: string, variant: ServerVariant = {}): Promise<DevServer & { client: Client }> {
   const server = await startDevServer({
     executable: requireBinary(TEMPORAL_CLI),
     ip: '127.0.0.1',
     port: await freePort(),
     logFile: path.join(ctx.workDir, `temporal-${label}.log`),
+    settings: variant.settings,
+    dbFile: variant.dbFile ? path.join(ctx.workDir, `temporal-${label}.sqlite`) : undefined,
   });
   track(server.process);
   const connection = await Connection.connect({ address: server.address });
@@ -148,7 +156,14 @@ export interface RunningSystem {
 
 const email = (id: string) => ({ userId: id, email: `${id}@bench.example`, name: 'Bench' });
 
-export async function startSystem(name: SystemName, ctx: BenchContext, label: string): Promise<RunningSystem> {
+/** A Temporal system as Conveyor ships it unless told otherwise (bench:engine compares). */
+export interface SystemVariant {
+  server?: ServerVariant;
+  /** Conveyor only: force nodemailer's SMTP connection pool on or off (it is on by default). */
+  smtpPool?: boolean;
+}
+
+export async function startSystem(name: SystemName, ctx: BenchContext, label: string, variant: SystemVariant = {}): Promise<RunningSystem> {
   const dir = path.join(ctx.workDir, `${label}-${name}`);
   fs.mkdirSync(dir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
@@ -173,7 +188,7 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
     const procs: Array<{ name: string; pid: number }> = [];
 
     if (name !== 'bullmq') {
-      const temporal = await startTemporal(ctx, `${label}-${name}`);
+      const temporal = await startTemporal(ctx, `${label}-${name}`, variant.server);
       stops.push(() => temporal.stop());
       procs.push({ name: 'temporal dev server', pid: temporal.process.pid! });
       const sink = name !== 'floor' ? await startSink(path.join(dir, 'mailbox')) : undefined;
@@ -184,7 +199,7 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
         CONVEYOR_DATA_DIR: dir,
         MAIL_CATCHER_PORT: String(sink?.port ?? 1),
         WELCOME_FOLLOW_UP_DELAY: '1h', // only the first email is measured; the follow-up stays pending
-        ...(name === 'conveyor-pooled' && sink ? { SMTP_URL: `smtp://127.0.0.1:${sink.port}/?pool=true` } : {}),
+        ...(variant.smtpPool !== undefined && sink ? { SMTP_URL: `smtp://127.0.0.1:${sink.port}/?pool=${variant.smtpPool}` } : {}),
         LOG_LEVEL: 'warn',
         BENCH_WORKER_MODE: name === 'floor' ? 'floor' : 'conveyor',
         BENCH_BUNDLE: name === 'floor' ? ctx.floorBundle : ctx.conveyorBundle,
@@ -285,6 +300,32 @@ function byJob(deliveries: Array<{ key: string; at: number; messageId: string }>
     messageIds.set(m[1]!, [...(messageIds.get(m[1]!) ?? []), d.messageId]);
   }
   return { byId, unexpected, messageIds };
+}
+
+/** Task queue of the enqueue measurements, where no worker polls: started workflows wait. */
+export const BARE_TASK_QUEUE = 'bench-enqueue';
+
+/** Conveyor's API child against a given server, no worker. */
+export async function startApiOnly(ctx: BenchContext, address: string, label: string) {
+  const port = await freePort();
+  const dir = path.join(ctx.workDir, label);
+  fs.mkdirSync(dir, { recursive: true });
+  const logFile = path.join(dir, 'api.log');
+  const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: BARE_TASK_QUEUE, CONVEYOR_DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info', WELCOME_FOLLOW_UP_DELAY: '1h' }, logFile);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
+    if (api.process.exitCode !== null || Date.now() > deadline) throw new Error(`Conveyor API did not become ready (see ${logFile})`);
+    await sleep(100);
+  }
+  return {
+    apiPid: api.pid,
+    enqueue: (id: string, signal: AbortSignal) => postJson(`${url}/v1/welcome-emails`, { userId: id, email: `${id}@bench.example`, name: 'Bench' }, signal).then(() => undefined),
+    /** GET /healthz: the HTTP round trip to the API process alone, no Temporal call. */
+    ping: (signal: AbortSignal) => getOk(`${url}/healthz`, signal).then(() => undefined),
+    stop: () => api.stop(),
+  };
 }
 
 /** The same start call the API makes (api/welcome-emails.ts), without HTTP, validation or logging. */

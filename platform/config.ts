@@ -23,7 +23,7 @@ const duration = (fallback: string) =>
       return millis;
     });
 
-const flag = z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1');
+const flag = (fallback: boolean) => z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
 
 const envSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -42,7 +42,7 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('conveyor'),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
-  TEMPORAL_TLS: flag,
+  TEMPORAL_TLS: flag(false),
   TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
   TEMPORAL_DEV_SERVER_PORT: port(7233),
@@ -61,7 +61,7 @@ const envSchema = z.object({
   IDEMPOTENCY_KEY_RETENTION: duration('24h'),
   OUTBOX_POLL_INTERVAL: duration('500ms'),
   OUTBOX_CLAIM_TTL: duration('30s'),
-  OUTBOX_LISTEN: z.enum(['true', 'false', '1', '0']).default('true').transform((v) => v === 'true' || v === '1'),
+  OUTBOX_LISTEN: flag(true),
   /** A workflow bundle built ahead of time (bundleWorkflowCode); unset bundles workflows/ at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });

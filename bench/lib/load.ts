@@ -115,18 +115,27 @@ export async function openLoop(options: {
 /** Keep-alive HTTP, lighter than fetch, so the load generator takes less of the two cores. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
+/** POST a JSON body; resolves on 202 Accepted. */
 export function postJson(url: string, body: unknown, signal: AbortSignal): Promise<number> {
-  const payload = JSON.stringify(body);
+  return request(url, 'POST', 202, signal, JSON.stringify(body));
+}
+
+/** GET; resolves on 200. */
+export function getOk(url: string, signal: AbortSignal): Promise<number> {
+  return request(url, 'GET', 200, signal);
+}
+
+function request(url: string, method: string, expected: number, signal: AbortSignal, payload?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
-      method: 'POST',
+      method,
       agent,
       signal,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
     });
     req.on('response', (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === 202 ? resolve(res.statusCode) : reject(new Error(`HTTP ${res.statusCode}`))));
+      res.on('end', () => (res.statusCode === expected ? resolve(res.statusCode) : reject(new Error(`HTTP ${res.statusCode}`))));
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -2,54 +2,27 @@
  * Deposits over HTTP with Idempotency-Key, on the real dev server with a real worker, against
  * SQLite and PostgreSQL: replays, conflicts, concurrency and bad input never double or apply money.
  */
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Database } from '../../db/database';
-import type { Config } from '../../platform/config';
-import {
-  connectClient,
-  json,
-  postJson,
-  quietTemporalRuntime,
-  startTestApi,
-  startTestWorker,
-  testConfig,
-  uniqueTag,
-  waitFor,
-} from '../support/env';
+import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
-
-beforeAll(() => quietTemporalRuntime());
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
 
 describe.each(testDatabases())('%s', (_name, target) => {
-  let config: Config;
-  let db: Database;
-  let client: Client;
-  let api: { url: string; close(): Promise<void> };
-  let worker: { stop(): Promise<void> };
+  let d: TestDeployment;
 
   beforeAll(async () => {
-    config = testConfig({ ...databaseEnv(await target()), IDEMPOTENCY_KEY_RETENTION: '3s' });
-    db = await openDatabase(config.database);
-    client = await connectClient(config);
-    api = await startTestApi({ config, client, db });
-    worker = await startTestWorker({ config, db });
+    d = await startTestDeployment({ env: { ...databaseEnv(await target()), IDEMPOTENCY_KEY_RETENTION: '3s' }, worker: true });
   });
 
-  afterAll(async () => {
-    await worker?.stop();
-    await api?.close();
-    await client?.connection.close();
-    await db?.destroy();
-  });
+  afterAll(() => d?.stop());
 
-  const depositUrl = (accountId: string) => `${api.url}/v1/accounts/${accountId}/deposits`;
-  const account = async (accountId: string) => fetch(`${api.url}/v1/accounts/${accountId}`);
+  const depositUrl = (accountId: string) => `${d.url}/v1/accounts/${accountId}/deposits`;
+  const account = async (accountId: string) => fetch(`${d.url}/v1/accounts/${accountId}`);
   const completed = (statusUrl: string) =>
     waitFor(`${statusUrl} to complete`, async () => {
-      const job = await json(await fetch(`${api.url}${statusUrl}`));
+      const job = await json(await fetch(`${d.url}${statusUrl}`));
       return job.status === 'COMPLETED' ? job : undefined;
     });
-  const jobsOf = async (accountId: string) => (await client.workflow.count(`WorkflowId STARTS_WITH "deposit:${accountId}:"`)).count;
+  const jobsOf = async (accountId: string) => (await d.client.workflow.count(`WorkflowId STARTS_WITH "deposit:${accountId}:"`)).count;
 
   test('a deposit is accepted (202), applied by the worker and visible on the account', async () => {
     const accountId = uniqueTag('acct');
@@ -184,7 +157,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   test('setting the email is naturally idempotent: twice is the same as once', async () => {
     const accountId = uniqueTag('acct');
     const put = () =>
-      fetch(`${api.url}/v1/accounts/${accountId}/email`, {
+      fetch(`${d.url}/v1/accounts/${accountId}/email`, {
         method: 'PUT',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ email: 'ada@example.com' }),

@@ -3,51 +3,28 @@
  * SQLite and PostgreSQL: the lifecycle through the query, carrier events, cancel (update) before
  * and after pick-up, the Web UI's search attributes and summary, inventory, and the demo seed.
  */
-import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Database } from '../../db/database';
 import { demoInventory, seedDemoData } from '../../db/seed';
-import type { Config } from '../../platform/config';
-import { readMailbox, startMailCatcher, type MailCatcher } from '../../platform/mail-catcher';
+import { readMailbox } from '../../platform/mail-catcher';
 import { CorrelationIdKey, CustomerIdKey, OrderIdKey, shipmentWorkflowId } from '../../workflows/definitions';
-import { connectClient, json, postJson, quietTemporalRuntime, startTestApi, startTestWorker, tempDir, testConfig, uniqueTag, waitFor } from '../support/env';
+import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { balanceOf, openAccount, stockOf, stockSku, untilBooked } from '../support/shop';
 
-beforeAll(() => quietTemporalRuntime());
-
 describe.each(testDatabases())('%s', (_name, target) => {
-  let config: Config;
-  let db: Database;
-  let client: Client;
-  let catcher: MailCatcher;
-  let mailboxDir: string;
-  let api: { url: string; close(): Promise<void> };
-  let worker: { stop(): Promise<void> };
+  let d: TestDeployment;
 
   beforeAll(async () => {
-    mailboxDir = path.join(tempDir('mail'), 'mailbox');
-    catcher = await startMailCatcher({ host: '127.0.0.1', port: 0, dir: mailboxDir });
-    config = testConfig({ ...databaseEnv(await target()), SMTP_URL: `smtp://127.0.0.1:${catcher.port}`, TEMPORAL_UI_URL: 'http://127.0.0.1:8233' });
-    db = await openDatabase(config.database);
-    client = await connectClient(config);
-    api = await startTestApi({ config, client, db });
-    worker = await startTestWorker({ config, db });
+    d = await startTestDeployment({ env: { ...databaseEnv(await target()), TEMPORAL_UI_URL: 'http://127.0.0.1:8233' }, mail: true, worker: true });
   });
 
-  afterAll(async () => {
-    await worker?.stop();
-    await api?.close();
-    await client?.connection.close();
-    await db?.destroy();
-    await catcher?.close();
-  });
+  afterAll(() => d?.stop());
 
   const get = async (url: string) => {
-    const res = await fetch(`${api.url}${url}`);
+    const res = await fetch(`${d.url}${url}`);
     return { status: res.status, body: await json(res) };
   };
-  const carrier = (orderId: string, type: string) => postJson(`${api.url}/v1/shipments/${orderId}/events`, { type });
+  const carrier = (orderId: string, type: string) => postJson(`${d.url}/v1/shipments/${orderId}/events`, { type });
   const orderIn = (statusUrl: string, what: string, check: (order: { workflowStatus: string; pickedUp: boolean; steps: Array<{ name: string; state: string }> }) => boolean) =>
     waitFor(what, async () => {
       const { status, body } = await get(statusUrl);
@@ -57,10 +34,10 @@ describe.each(testDatabases())('%s', (_name, target) => {
   const closed = (statusUrl: string) => orderIn(statusUrl, `${statusUrl} to close`, (o) => o.workflowStatus !== 'RUNNING');
 
   async function placeOrder(headers: Record<string, string> = {}) {
-    const sku = await stockSku(db);
-    const accountId = await openAccount(db);
+    const sku = await stockSku(d.db);
+    const accountId = await openAccount(d.db);
     const orderId = uniqueTag('o');
-    const res = await postJson(`${api.url}/v1/orders`, { orderId, customerId: 'c-9', items: [{ sku, quantity: 3 }], paymentAccountId: accountId }, headers);
+    const res = await postJson(`${d.url}/v1/orders`, { orderId, customerId: 'c-9', items: [{ sku, quantity: 3 }], paymentAccountId: accountId }, headers);
     expect(res.status).toBe(202);
     return { sku, accountId, orderId, res, body: await json(res) };
   }
@@ -70,7 +47,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(res.headers.get('location')).toBe(`/v1/orders/${orderId}`);
     expect(body).toMatchObject({ jobId: `order:${orderId}`, status: 'RUNNING', statusUrl: `/v1/orders/${orderId}` });
 
-    await untilBooked(db, orderId);
+    await untilBooked(d.db, orderId);
     expect((await carrier(orderId, 'picked_up')).status).toBe(202);
     expect((await carrier(orderId, 'delivered')).status).toBe(202);
     const done = await closed(body.statusUrl);
@@ -79,27 +56,27 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(done.webUiUrl).toMatch(`/workflows/order%3A${orderId}/`);
     expect(done.steps.map((s: { state: string; finishedAt: string }) => [s.state, typeof s.finishedAt])).toEqual(Array(4).fill(['done', 'string']));
     expect((await get(`/v1/inventory/${sku}`)).body).toMatchObject({ sku, stock: 2, price: 1_250, currency: 'USD' });
-    expect(await balanceOf(db, accountId)).toBe(10_000 - 3 * 1_250);
-    const mail = (await readMailbox(mailboxDir)).filter((m) => m.idempotencyKey === `order:${orderId}/confirmation`);
+    expect(await balanceOf(d.db, accountId)).toBe(10_000 - 3 * 1_250);
+    const mail = (await readMailbox(d.mailboxDir)).filter((m) => m.idempotencyKey === `order:${orderId}/confirmation`);
     expect(mail.map((m) => m.subject)).toEqual([`Your order ${orderId} has been delivered`]);
 
     // The order and its shipment carry the search attributes and a summary a person can read.
     for (const workflowId of [`order:${orderId}`, shipmentWorkflowId(orderId)]) {
-      const description = await client.workflow.getHandle(workflowId).describe();
+      const description = await d.client.workflow.getHandle(workflowId).describe();
       expect([OrderIdKey, CustomerIdKey, CorrelationIdKey].map((k) => description.typedSearchAttributes.get(k))).toEqual([orderId, 'c-9', 'corr-order']);
     }
-    expect(await (await client.workflow.getHandle(`order:${orderId}`).describe()).staticSummary()).toBe(`Order ${orderId}: 3 items for c-9`);
+    expect(await (await d.client.workflow.getHandle(`order:${orderId}`).describe()).staticSummary()).toBe(`Order ${orderId}: 3 items for c-9`);
 
     // The events endpoint of a finished shipment, and a cancel of a finished order, say why not.
     expect(await json(await carrier(orderId, 'lost'))).toMatchObject({ status: 409, type: 'urn:conveyor:problem:shipment-closed' });
-    const late = await fetch(`${api.url}/v1/orders/${orderId}/cancel`, { method: 'POST' });
+    const late = await fetch(`${d.url}/v1/orders/${orderId}/cancel`, { method: 'POST' });
     expect([late.status, (await json(late)).detail]).toEqual([409, `Order ${orderId} is COMPLETED.`]);
   });
 
   test('cancel before pick-up is accepted and compensates; after pick-up it is a 409 with the reason', async () => {
     const before = await placeOrder();
-    await untilBooked(db, before.orderId);
-    const cancel = await postJson(`${api.url}/v1/orders/${before.orderId}/cancel`, { reason: 'ordered by mistake' });
+    await untilBooked(d.db, before.orderId);
+    const cancel = await postJson(`${d.url}/v1/orders/${before.orderId}/cancel`, { reason: 'ordered by mistake' });
     expect(cancel.status).toBe(202);
     const canceled = await closed(before.body.statusUrl);
     expect(canceled).toMatchObject({ status: 'CANCELED', reason: 'ordered by mistake', workflowStatus: 'COMPLETED' });
@@ -108,13 +85,13 @@ describe.each(testDatabases())('%s', (_name, target) => {
       'refund payment: undone',
       'release inventory: undone',
     ]);
-    expect([await stockOf(db, before.sku), await balanceOf(db, before.accountId)]).toEqual([5, 10_000]);
+    expect([await stockOf(d.db, before.sku), await balanceOf(d.db, before.accountId)]).toEqual([5, 10_000]);
 
     const after = await placeOrder();
-    await untilBooked(db, after.orderId);
+    await untilBooked(d.db, after.orderId);
     expect((await carrier(after.orderId, 'picked_up')).status).toBe(202);
     await orderIn(after.body.statusUrl, 'the order to learn of the pick-up', (o) => o.pickedUp);
-    const refused = await fetch(`${api.url}/v1/orders/${after.orderId}/cancel`, { method: 'POST' });
+    const refused = await fetch(`${d.url}/v1/orders/${after.orderId}/cancel`, { method: 'POST' });
     expect(refused.status).toBe(409);
     expect(refused.headers.get('content-type')).toMatch('application/problem+json');
     expect(await json(refused)).toMatchObject({
@@ -126,20 +103,20 @@ describe.each(testDatabases())('%s', (_name, target) => {
   });
 
   test('an Idempotency-Key without orderId maps a retried POST to the same order', async () => {
-    const sku = await stockSku(db);
-    const accountId = await openAccount(db);
+    const sku = await stockSku(d.db);
+    const accountId = await openAccount(d.db);
     const body = { customerId: 'c-9', items: [{ sku, quantity: 1 }], paymentAccountId: accountId };
     const key = { 'Idempotency-Key': uniqueTag('key') };
-    const first = await json(await postJson(`${api.url}/v1/orders`, body, key));
-    const again = await postJson(`${api.url}/v1/orders`, body, key);
+    const first = await json(await postJson(`${d.url}/v1/orders`, body, key));
+    const again = await postJson(`${d.url}/v1/orders`, body, key);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect((await json(again)).jobId).toBe(first.jobId);
     expect(first.jobId).toMatch(/^order:o-[0-9a-f]{20}$/);
-    await client.workflow.getHandle(first.jobId).terminate('test cleanup');
+    await d.client.workflow.getHandle(first.jobId).terminate('test cleanup');
   });
 
   test('bad input is refused before Temporal; unknown orders, shipments and SKUs are 404', async () => {
-    const bad = await postJson(`${api.url}/v1/orders`, { customerId: 'c 9', items: [{ sku: 'a', quantity: 1 }, { sku: 'a', quantity: 0 }], paymentAccountId: 'x', extra: 1 });
+    const bad = await postJson(`${d.url}/v1/orders`, { customerId: 'c 9', items: [{ sku: 'a', quantity: 1 }, { sku: 'a', quantity: 0 }], paymentAccountId: 'x', extra: 1 });
     expect(bad.status).toBe(422);
     expect((await json(bad)).errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual(['/customerId', '/extra', '/items', '/items/1/quantity']);
     expect((await carrier('o-none', 'exploded')).status).toBe(422);
@@ -149,10 +126,10 @@ describe.each(testDatabases())('%s', (_name, target) => {
   });
 
   test('the demo seed applies once: a second start changes nothing', async () => {
-    await seedDemoData(db);
-    const snapshot = async () => ({ inventory: (await get('/v1/inventory')).body, accounts: await db.selectFrom('accounts').selectAll().where('account_id', 'like', 'acct-%').execute() });
+    await seedDemoData(d.db);
+    const snapshot = async () => ({ inventory: (await get('/v1/inventory')).body, accounts: await d.db.selectFrom('accounts').selectAll().where('account_id', 'like', 'acct-%').execute() });
     const before = await snapshot();
-    expect(await seedDemoData(db)).toEqual({ appliedNow: false });
+    expect(await seedDemoData(d.db)).toEqual({ appliedNow: false });
     expect(await snapshot()).toEqual(before);
     expect(before.inventory.items.map((i: { sku: string }) => i.sku)).toEqual(expect.arrayContaining(demoInventory.map((i) => i.sku)));
     expect((await get('/v1/accounts/acct-demo')).body.entries).toEqual([expect.objectContaining({ entryId: 'seed:demo/v1/acct-demo' })]);

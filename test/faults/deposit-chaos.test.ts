@@ -4,43 +4,30 @@
  * log: lost = 0, duplicated = 0, unexpected = 0, and each balance is the sum the client sent.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Database } from '../../db/database';
-import { loadConfig } from '../../platform/config';
-import { connectClient, json, postJson, startTestApi, testEnv, uniqueTag, waitFor } from '../support/env';
+import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { spawnWorker, type RoleProcess } from '../support/processes';
 
 const DEPOSITS = 200;
 const ACCOUNTS = 10;
 
 describe.each(testDatabases())('%s', (_name, target) => {
-  let env: Record<string, string>;
-  let db: Database;
-  let client: Client;
-  let api: { url: string; close(): Promise<void> };
+  let d: TestDeployment;
   let worker: RoleProcess | undefined;
 
   beforeAll(async () => {
-    env = testEnv(databaseEnv(await target()));
-    const config = loadConfig(env);
-    db = await openDatabase(config.database);
-    client = await connectClient(config);
-    api = await startTestApi({ config, client, db });
+    d = await startTestDeployment({ env: databaseEnv(await target()) });
+    d.onStop(() => worker?.child.kill('SIGKILL'));
   });
 
-  afterAll(async () => {
-    worker?.child.kill('SIGKILL');
-    await api?.close();
-    await client?.connection.close();
-    await db?.destroy();
-  });
+  afterAll(() => d?.stop());
 
   test('random worker SIGKILLs: lost = 0, duplicated = 0, unexpected = 0', async () => {
     const batch = uniqueTag('chaos');
     const accounts = Array.from({ length: ACCOUNTS }, (_, i) => `${batch}-${i}`);
     const running = `WorkflowId STARTS_WITH "deposit:${batch}-" AND ExecutionStatus = "Running"`;
-    worker = await spawnWorker(env);
+    worker = await spawnWorker(d.env);
 
     // Chaos: kill the worker at random moments while deposits are in flight, restart it.
     let sending = true;
@@ -49,10 +36,10 @@ describe.each(testDatabases())('%s', (_name, target) => {
       while (sending || kills.length < 3) {
         await sleep(700 + Math.random() * 1_300);
         const victim = worker!;
-        const inFlight = (await client.workflow.count(running)).count;
+        const inFlight = (await d.client.workflow.count(running)).count;
         victim.child.kill('SIGKILL');
         kills.push({ signal: (await victim.exited).signal, inFlight });
-        worker = await spawnWorker(env);
+        worker = await spawnWorker(d.env);
       }
     })();
 
@@ -63,7 +50,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
       const amount = 1 + Math.floor(Math.random() * 10_000);
       const key = `${batch}-deposit-${i}`;
       for (;;) {
-        const res = await postJson(`${api.url}/v1/accounts/${accountId}/deposits`, { amount, currency: 'EUR' }, { 'Idempotency-Key': key });
+        const res = await postJson(`${d.url}/v1/accounts/${accountId}/deposits`, { amount, currency: 'EUR' }, { 'Idempotency-Key': key });
         if (res.status === 202 || res.status === 200) {
           sent.push({ accountId, amount, jobId: (await json(res)).jobId });
           break;
@@ -75,8 +62,8 @@ describe.each(testDatabases())('%s', (_name, target) => {
     sending = false;
     await chaos;
 
-    await waitFor('every deposit workflow to finish', async () => ((await client.workflow.count(running)).count === 0 ? true : undefined), 120_000);
-    const failed = await client.workflow.count(`WorkflowId STARTS_WITH "deposit:${batch}-" AND ExecutionStatus != "Completed"`);
+    await waitFor('every deposit workflow to finish', async () => ((await d.client.workflow.count(running)).count === 0 ? true : undefined), 120_000);
+    const failed = await d.client.workflow.count(`WorkflowId STARTS_WITH "deposit:${batch}-" AND ExecutionStatus != "Completed"`);
     expect(failed.count).toBe(0);
 
     // The faults really fired, each while deposits were in flight.
@@ -84,7 +71,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(kills.every((k) => k.signal === 'SIGKILL')).toBe(true);
     expect(kills.some((k) => k.inFlight > 0)).toBe(true);
 
-    const entries = await db.selectFrom('ledger_entries').select(['entry_id', 'account_id', 'amount']).where('account_id', 'in', accounts).execute();
+    const entries = await d.db.selectFrom('ledger_entries').select(['entry_id', 'account_id', 'amount']).where('account_id', 'in', accounts).execute();
     const expected = new Map(sent.map((s) => [`${s.jobId}/apply`, s]));
     const seen = new Map<string, number>();
     for (const e of entries) seen.set(e.entry_id, (seen.get(e.entry_id) ?? 0) + 1);
@@ -100,7 +87,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
 
     for (const accountId of accounts) {
       const total = sent.filter((s) => s.accountId === accountId).reduce((sum, s) => sum + s.amount, 0);
-      expect({ accountId, balance: (await json(await fetch(`${api.url}/v1/accounts/${accountId}`))).balance }).toEqual({ accountId, balance: total });
+      expect({ accountId, balance: (await json(await fetch(`${d.url}/v1/accounts/${accountId}`))).balance }).toEqual({ accountId, balance: total });
     }
   }, 240_000);
 });

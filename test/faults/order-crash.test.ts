@@ -3,57 +3,44 @@
  * heard the activity complete. A new worker retries the charge, which finds its operation key:
  * the order completes once and the customer is charged once.
  */
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Database } from '../../db/database';
-import { loadConfig } from '../../platform/config';
-import { connectClient, json, postJson, startTestApi, testEnv, uniqueTag, waitFor } from '../support/env';
+import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { balanceOf, openAccount, stockSku, untilBooked } from '../support/shop';
 import { spawnWorker, type RoleProcess } from '../support/processes';
 
 describe.each(testDatabases())('%s', (_name, target) => {
-  let env: Record<string, string>;
-  let db: Database;
-  let client: Client;
-  let api: { url: string; close(): Promise<void> };
+  let d: TestDeployment;
   const workers: RoleProcess[] = [];
 
   beforeAll(async () => {
-    env = testEnv(databaseEnv(await target()));
-    const config = loadConfig(env);
-    db = await openDatabase(config.database);
-    client = await connectClient(config);
-    api = await startTestApi({ config, client, db });
+    d = await startTestDeployment({ env: databaseEnv(await target()) });
+    d.onStop(() => workers.forEach((w) => w.child.kill('SIGKILL')));
   });
 
-  afterAll(async () => {
-    for (const w of workers) w.child.kill('SIGKILL');
-    await api?.close();
-    await client?.connection.close();
-    await db?.destroy();
-  });
+  afterAll(() => d?.stop());
 
-  const order = async (statusUrl: string) => json(await fetch(`${api.url}${statusUrl}`));
+  const order = async (statusUrl: string) => json(await fetch(`${d.url}${statusUrl}`));
 
   test('SIGKILL during the charge: the order completes once and the customer is charged once', async () => {
-    const sku = await stockSku(db);
-    const accountId = await openAccount(db, { withEmail: false });
-    const crashing = await spawnWorker({ ...env, CONVEYOR_TEST_FAILPOINT: 'order-charge-after-commit' });
+    const sku = await stockSku(d.db);
+    const accountId = await openAccount(d.db, { withEmail: false });
+    const crashing = await spawnWorker({ ...d.env, CONVEYOR_TEST_FAILPOINT: 'order-charge-after-commit' });
     workers.push(crashing);
 
     const orderId = uniqueTag('o');
-    const res = await postJson(`${api.url}/v1/orders`, { orderId, customerId: 'c-9', items: [{ sku, quantity: 2 }], paymentAccountId: accountId });
+    const res = await postJson(`${d.url}/v1/orders`, { orderId, customerId: 'c-9', items: [{ sku, quantity: 2 }], paymentAccountId: accountId });
     expect(res.status).toBe(202);
     const { statusUrl } = await json(res);
 
     // The fault really fired: the worker died by SIGKILL after the charge had committed.
     expect(await crashing.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    const charges = () => db.selectFrom('ledger_entries').select(['entry_id', 'amount']).where('account_id', '=', accountId).execute();
+    const charges = () => d.db.selectFrom('ledger_entries').select(['entry_id', 'amount']).where('account_id', '=', accountId).execute();
     expect(await charges()).toEqual([{ entry_id: `order:${orderId}/charge`, amount: -2_500 }]);
 
-    workers.push(await spawnWorker(env));
-    await untilBooked(db, orderId, 60_000);
-    for (const type of ['picked_up', 'delivered']) expect((await postJson(`${api.url}/v1/shipments/${orderId}/events`, { type })).status).toBe(202);
+    workers.push(await spawnWorker(d.env));
+    await untilBooked(d.db, orderId, 60_000);
+    for (const type of ['picked_up', 'delivered']) expect((await postJson(`${d.url}/v1/shipments/${orderId}/events`, { type })).status).toBe(202);
     const done = await waitFor('the order to close', async () => {
       const o = await order(statusUrl);
       return o.workflowStatus === 'RUNNING' ? undefined : o;
@@ -62,8 +49,8 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(done).toMatchObject({ status: 'COMPLETED', workflowStatus: 'COMPLETED', compensations: [] });
     expect(done.steps[3]).toMatchObject({ state: 'done', detail: `no email on file for account ${accountId}: nothing sent` });
     expect(await charges()).toHaveLength(1);
-    expect(await balanceOf(db, accountId)).toBe(10_000 - 2_500);
+    expect(await balanceOf(d.db, accountId)).toBe(10_000 - 2_500);
     // One run of the order, and one of its shipment: nothing started twice.
-    expect((await client.workflow.count(`WorkflowId = "order:${orderId}" OR WorkflowId = "shipment:${orderId}"`)).count).toBe(2);
+    expect((await d.client.workflow.count(`WorkflowId = "order:${orderId}" OR WorkflowId = "shipment:${orderId}"`)).count).toBe(2);
   }, 90_000);
 });

@@ -3,73 +3,40 @@
  * the API dies right after its commit, and the relay dies between starting the workflow and
  * marking the row. Either way the welcome email goes out exactly once.
  */
-import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Database } from '../../db/database';
-import { loadConfig, type Config } from '../../platform/config';
-import { readMailbox, startMailCatcher, type MailCatcher } from '../../platform/mail-catcher';
+import { readMailbox } from '../../platform/mail-catcher';
 import { freePort } from '../../platform/ports';
 import { createOutboxRelay } from '../../worker/outbox-relay';
-import {
-  connectClient,
-  postJson,
-  quietTemporalRuntime,
-  startTestApi,
-  startTestWorker,
-  tempDir,
-  testEnv,
-  testLogger,
-  uniqueTag,
-  waitFor,
-} from '../support/env';
+import { postJson, startTestApi, testLogger, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { spawnRole, type RoleProcess } from '../support/processes';
 
-beforeAll(() => quietTemporalRuntime());
-
 describe.each(testDatabases())('%s', (_name, target) => {
-  let env: Record<string, string>;
-  let config: Config;
-  let db: Database;
-  let client: Client;
-  let catcher: MailCatcher;
-  let mailboxDir: string;
-  let worker: { stop(): Promise<void> };
+  let d: TestDeployment;
   const children: RoleProcess[] = [];
 
   beforeAll(async () => {
-    mailboxDir = path.join(tempDir('mail'), 'mailbox');
-    catcher = await startMailCatcher({ host: '127.0.0.1', port: 0, dir: mailboxDir });
-    env = testEnv({
-      ...databaseEnv(await target()),
-      SMTP_URL: `smtp://127.0.0.1:${catcher.port}`,
-      WELCOME_FOLLOW_UP_DELAY: '1 hour',
-      OUTBOX_POLL_INTERVAL: '100ms',
-      OUTBOX_CLAIM_TTL: '2s',
+    // No API or relay of its own: each test runs the role it crashes as a child process.
+    d = await startTestDeployment({
+      env: { ...databaseEnv(await target()), WELCOME_FOLLOW_UP_DELAY: '1 hour', OUTBOX_POLL_INTERVAL: '100ms', OUTBOX_CLAIM_TTL: '2s' },
+      mail: true,
+      api: false,
+      worker: true,
     });
-    config = loadConfig(env);
-    db = await openDatabase(config.database);
-    client = await connectClient(config);
-    worker = await startTestWorker({ config, db });
+    d.onStop(() => children.forEach((c) => c.child.kill('SIGKILL')));
   });
 
-  afterAll(async () => {
-    for (const c of children) c.child.kill('SIGKILL');
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await catcher?.close();
-  });
+  afterAll(() => d?.stop());
 
-  const welcomeMails = async (userId: string) => (await readMailbox(mailboxDir)).filter((m) => m.idempotencyKey === `welcome-email:${userId}/welcome`);
-  const workflowsFor = async (userId: string) => (await client.workflow.count(`WorkflowId = "welcome-email:${userId}"`)).count;
-  const outboxRow = (userId: string) => db.selectFrom('outbox').selectAll().where('aggregate_id', '=', userId).executeTakeFirstOrThrow();
+  const welcomeMails = async (userId: string) => (await readMailbox(d.mailboxDir)).filter((m) => m.idempotencyKey === `welcome-email:${userId}/welcome`);
+  const workflowsFor = async (userId: string) => (await d.client.workflow.count(`WorkflowId = "welcome-email:${userId}"`)).count;
+  const outboxRow = (userId: string) => d.db.selectFrom('outbox').selectAll().where('aggregate_id', '=', userId).executeTakeFirstOrThrow();
 
   test('the API is SIGKILLed right after the commit: the relay still publishes; one email', async () => {
     const port = await freePort();
-    const api = await spawnRole('api', { ...env, PORT: String(port), CONVEYOR_TEST_FAILPOINT: 'user-after-commit' });
+    const api = await spawnRole('api', { ...d.env, PORT: String(port), CONVEYOR_TEST_FAILPOINT: 'user-after-commit' });
     children.push(api);
-    const relay = createOutboxRelay({ config, db, client, logger: testLogger });
+    const relay = createOutboxRelay({ config: d.config, db: d.db, client: d.client, logger: testLogger });
     relay.start();
     try {
       const userId = uniqueTag('u');
@@ -77,7 +44,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
       await expect(postJson(`http://127.0.0.1:${port}/v1/users`, { userId, email: `${userId}@example.com`, name: 'Ada' })).rejects.toThrow();
       expect(await api.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
-      expect(await db.selectFrom('users').select('user_id').where('user_id', '=', userId).execute()).toHaveLength(1);
+      expect(await d.db.selectFrom('users').select('user_id').where('user_id', '=', userId).execute()).toHaveLength(1);
       await waitFor('the welcome email', async () => ((await welcomeMails(userId)).length === 1 ? true : undefined));
       expect((await outboxRow(userId)).published_at).not.toBeNull();
       expect(await workflowsFor(userId)).toBe(1);
@@ -87,9 +54,9 @@ describe.each(testDatabases())('%s', (_name, target) => {
   });
 
   test('the relay is SIGKILLed between starting the workflow and marking the row: no second workflow, one email', async () => {
-    const crashing = await spawnRole('relay', { ...env, CONVEYOR_TEST_FAILPOINT: 'relay-after-publish:UserSignedUp' });
+    const crashing = await spawnRole('relay', { ...d.env, CONVEYOR_TEST_FAILPOINT: 'relay-after-publish:UserSignedUp' });
     children.push(crashing);
-    const api = await startTestApi({ config, client, db });
+    const api = await startTestApi({ config: d.config, client: d.client, db: d.db });
     try {
       const userId = uniqueTag('u');
       expect((await postJson(`${api.url}/v1/users`, { userId, email: `${userId}@example.com`, name: 'Ada' })).status).toBe(201);
@@ -104,7 +71,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
 
       // A new relay takes the row once the dead relay's claim (OUTBOX_CLAIM_TTL, 2 s) has lapsed,
       // publishes it again (harmless: same workflow ID) and marks it.
-      const relay = createOutboxRelay({ config, db, client, logger: testLogger, identity: 'relay-after-crash' });
+      const relay = createOutboxRelay({ config: d.config, db: d.db, client: d.client, logger: testLogger, identity: 'relay-after-crash' });
       relay.start();
       try {
         const row = await waitFor('the row to be republished and marked', async () => {

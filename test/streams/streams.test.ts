@@ -2,62 +2,34 @@
  * Event streams, durable pub/sub, the live feed and the correlation view, on the real dev server
  * with a real worker and relay (SQLite).
  */
-import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Database } from '../../db/database';
 import { appendEvent, type DomainEvent, type StoredEvent } from '../../db/events';
-import type { Config } from '../../platform/config';
-import { startMailCatcher, type MailCatcher } from '../../platform/mail-catcher';
 import { deliverToSubscribers } from '../../worker/event-delivery';
 import { createOutboxRelay, type OutboxRelay } from '../../worker/outbox-relay';
 import { consumerProgressQuery, streamConsumerWorkflowId } from '../../workflows/definitions';
-import {
-  connectClient,
-  json,
-  postJson,
-  quietTemporalRuntime,
-  startTestApi,
-  startTestWorker,
-  tempDir,
-  testConfig,
-  testLogger,
-  uniqueTag,
-  waitFor,
-} from '../support/env';
+import { json, postJson, testLogger, uniqueTag, waitFor } from '../support/env';
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { ISOLATED_NAMESPACES } from '../support/namespaces';
 import { openAccount, stockSku, untilBooked } from '../support/shop';
 
-let config: Config;
-let db: Database;
-let client: Client;
-let catcher: MailCatcher;
-let api: { url: string; close(): Promise<void> };
-let worker: { stop(): Promise<void> };
+let d: TestDeployment;
+/** Started by the first test, once its events are in: a consumer group that joins late. */
 let relay: OutboxRelay | undefined;
 
 beforeAll(async () => {
-  quietTemporalRuntime();
-  catcher = await startMailCatcher({ host: '127.0.0.1', port: 0, dir: path.join(tempDir('mail'), 'mailbox') });
-  config = testConfig({ TEMPORAL_NAMESPACE: ISOLATED_NAMESPACES.streams, SMTP_URL: `smtp://127.0.0.1:${catcher.port}`, WELCOME_FOLLOW_UP_DELAY: '1 hour', OUTBOX_POLL_INTERVAL: '100ms' });
-  db = await openDatabase(config.database);
-  client = await connectClient(config);
-  api = await startTestApi({ config, client, db });
-  worker = await startTestWorker({ config, db });
+  d = await startTestDeployment({
+    env: { TEMPORAL_NAMESPACE: ISOLATED_NAMESPACES.streams, WELCOME_FOLLOW_UP_DELAY: '1 hour', OUTBOX_POLL_INTERVAL: '100ms' },
+    mail: true,
+    worker: true,
+  });
+  d.onStop(() => relay?.stop());
 });
 
-afterAll(async () => {
-  await relay?.stop();
-  await worker?.stop();
-  await api?.close();
-  await client?.connection.close();
-  await db?.destroy();
-  await catcher?.close();
-});
+afterAll(() => d?.stop());
 
-const append = (event: DomainEvent) => db.transaction().execute((trx) => appendEvent(trx, event));
+const append = (event: DomainEvent) => d.db.transaction().execute((trx) => appendEvent(trx, event));
 const stat = async (group: string, key: string) =>
-  Number((await db.selectFrom('stream_stats').select('value').where('group_name', '=', group).where('stat_key', '=', key).executeTakeFirst())?.value ?? 0);
-const signupConsumer = () => client.workflow.getHandle(streamConsumerWorkflowId('users', 'signup-stats'));
+  Number((await d.db.selectFrom('stream_stats').select('value').where('group_name', '=', group).where('stat_key', '=', key).executeTakeFirst())?.value ?? 0);
+const signupConsumer = () => d.client.workflow.getHandle(streamConsumerWorkflowId('users', 'signup-stats'));
 
 test('a consumer group that starts after 100 events catches up from offset 0; a seek back replays 50 without doubling', async () => {
   // 100 events before any consumer runs (no relay yet): the group is "added" afterwards.
@@ -65,21 +37,21 @@ test('a consumer group that starts after 100 events catches up from offset 0; a 
   for (let i = 0; i < 100; i++) {
     await append({ stream: 'users', eventId: `${tag}-${i}`, type: 'UserSignedUp', payload: { userId: `${tag}-${i}` }, correlationId: tag });
   }
-  const page = await json(await fetch(`${api.url}/v1/streams/users/events?after=95&limit=10`));
+  const page = await json(await fetch(`${d.url}/v1/streams/users/events?after=95&limit=10`));
   expect(page.events.map((e: StoredEvent) => e.offset)).toEqual([96, 97, 98, 99, 100]);
   expect(page).toMatchObject({ lastOffset: 100, nextAfter: 100 });
 
-  relay = createOutboxRelay({ config, db, client, logger: testLogger });
+  relay = createOutboxRelay({ config: d.config, db: d.db, client: d.client, logger: testLogger });
   relay.start();
   const caughtUp = await waitFor('the group to catch up', async () => {
-    const { consumers } = await json(await fetch(`${api.url}/v1/streams/users/consumers`));
+    const { consumers } = await json(await fetch(`${d.url}/v1/streams/users/consumers`));
     const group = consumers.find((c: { group: string }) => c.group === 'signup-stats');
     return group?.lag === 0 && group.committedOffset === 100 ? group : undefined;
   });
   expect(caughtUp).toMatchObject({ workflowId: 'stream-consumer:users:signup-stats', lag: 0 });
   expect(await stat('signup-stats', 'count:UserSignedUp')).toBe(100);
 
-  const seek = await postJson(`${api.url}/v1/streams/users/consumers/signup-stats/seek`, { offset: 50 });
+  const seek = await postJson(`${d.url}/v1/streams/users/consumers/signup-stats/seek`, { offset: 50 });
   expect(seek.status).toBe(202);
   const progress = await waitFor('the replay of 50 events', async () => {
     const p = await signupConsumer().query(consumerProgressQuery);
@@ -87,12 +59,12 @@ test('a consumer group that starts after 100 events catches up from offset 0; a 
   });
   expect(progress.duplicatesSkipped).toBe(50); // re-read, recognised, not applied again
   expect(await stat('signup-stats', 'count:UserSignedUp')).toBe(100);
-  const { consumers } = await json(await fetch(`${api.url}/v1/streams/users/consumers`));
+  const { consumers } = await json(await fetch(`${d.url}/v1/streams/users/consumers`));
   expect(consumers.find((c: { group: string }) => c.group === 'signup-stats').lag).toBe(0);
 
-  expect((await postJson(`${api.url}/v1/streams/users/consumers/signup-stats/seek`, { offset: 101 })).status).toBe(422);
-  expect((await postJson(`${api.url}/v1/streams/users/consumers/nobody/seek`, { offset: 1 })).status).toBe(404);
-  expect((await fetch(`${api.url}/v1/streams/nowhere/events`)).status).toBe(400);
+  expect((await postJson(`${d.url}/v1/streams/users/consumers/signup-stats/seek`, { offset: 101 })).status).toBe(422);
+  expect((await postJson(`${d.url}/v1/streams/users/consumers/nobody/seek`, { offset: 1 })).status).toBe(404);
+  expect((await fetch(`${d.url}/v1/streams/nowhere/events`)).status).toBe(400);
 }, 90_000);
 
 test('an event published 5 times (publisher retries): the durable subscriber reacts once, the loyalty credit is applied once', async () => {
@@ -105,17 +77,17 @@ test('an event published 5 times (publisher retries): the durable subscriber rea
     correlationId: uniqueTag('corr'),
   });
   // The relay delivers it once; four more deliveries, as a retrying publisher would make.
-  for (let i = 0; i < 4; i++) await deliverToSubscribers(client, config.temporal, event);
+  for (let i = 0; i < 4; i++) await deliverToSubscribers(d.client, d.config.temporal, event);
 
   const points = await waitFor('the loyalty credit', async () =>
-    (await db.selectFrom('ledger_entries').selectAll().where('account_id', '=', `${accountId}.points`).execute()).find(Boolean),
+    (await d.db.selectFrom('ledger_entries').selectAll().where('account_id', '=', `${accountId}.points`).execute()).find(Boolean),
   );
   expect(points).toMatchObject({ amount: 123, currency: 'PTS' });
   const reactionId = `reaction:loyalty:${event.eventId}`;
-  await waitFor('the reaction to finish', async () => ((await client.workflow.getHandle(reactionId).describe()).status.name === 'COMPLETED' ? true : undefined));
+  await waitFor('the reaction to finish', async () => ((await d.client.workflow.getHandle(reactionId).describe()).status.name === 'COMPLETED' ? true : undefined));
   await new Promise((r) => setTimeout(r, 500)); // room for a (wrong) second reaction to show up
-  expect(await db.selectFrom('ledger_entries').selectAll().where('account_id', '=', `${accountId}.points`).execute()).toHaveLength(1);
-  expect((await client.workflow.count(`WorkflowId = "${reactionId}"`)).count).toBe(1);
+  expect(await d.db.selectFrom('ledger_entries').selectAll().where('account_id', '=', `${accountId}.points`).execute()).toHaveLength(1);
+  expect((await d.client.workflow.count(`WorkflowId = "${reactionId}"`)).count).toBe(1);
 }, 60_000);
 
 /** Read server-sent events from a live feed until `enough` says stop. */
@@ -146,12 +118,12 @@ async function readLive(url: string, onOpen: () => Promise<void>, enough: (event
 test('the live feed is fire-and-forget: a connected client gets events as they happen, a later one never sees earlier events', async () => {
   const first = uniqueTag('live');
   const second = uniqueTag('live');
-  const signUp = (userId: string) => postJson(`${api.url}/v1/users`, { userId, email: `${userId}@example.com`, name: 'Ada' });
+  const signUp = (userId: string) => postJson(`${d.url}/v1/users`, { userId, email: `${userId}@example.com`, name: 'Ada' });
   const userIdOf = (e: StoredEvent) => e.payload.userId;
 
-  const early = readLive(`${api.url}/v1/topics/users/live`, async () => void (await signUp(first)), (events) => events.some((e) => userIdOf(e) === second));
-  await waitFor('the first event to be delivered', async () => (relay!.stats.published > 0 && (await db.selectFrom('outbox').select('seq').where('aggregate_id', '=', `user:${first}:signed-up`).where('published_at', 'is not', null).executeTakeFirst()) ? true : undefined));
-  const late = await readLive(`${api.url}/v1/topics/users/live`, async () => void (await signUp(second)), (events) => events.some((e) => userIdOf(e) === second));
+  const early = readLive(`${d.url}/v1/topics/users/live`, async () => void (await signUp(first)), (events) => events.some((e) => userIdOf(e) === second));
+  await waitFor('the first event to be delivered', async () => (relay!.stats.published > 0 && (await d.db.selectFrom('outbox').select('seq').where('aggregate_id', '=', `user:${first}:signed-up`).where('published_at', 'is not', null).executeTakeFirst()) ? true : undefined));
+  const late = await readLive(`${d.url}/v1/topics/users/live`, async () => void (await signUp(second)), (events) => events.some((e) => userIdOf(e) === second));
 
   expect((await early).map(userIdOf)).toEqual(expect.arrayContaining([first, second]));
   expect(late.map(userIdOf)).toContain(second);
@@ -160,16 +132,16 @@ test('the live feed is fire-and-forget: a connected client gets events as they h
 
 test('one order, one correlation ID: /v1/correlations returns the order, its shipment, the reactions and the events, and nothing else', async () => {
   const correlationId = uniqueTag('corr');
-  const sku = await stockSku(db);
-  const accountId = await openAccount(db);
+  const sku = await stockSku(d.db);
+  const accountId = await openAccount(d.db);
   const orderId = uniqueTag('o');
-  const res = await postJson(`${api.url}/v1/orders`, { orderId, customerId: 'c-9', items: [{ sku, quantity: 2 }], paymentAccountId: accountId }, { 'X-Correlation-Id': correlationId });
+  const res = await postJson(`${d.url}/v1/orders`, { orderId, customerId: 'c-9', items: [{ sku, quantity: 2 }], paymentAccountId: accountId }, { 'X-Correlation-Id': correlationId });
   expect(res.status).toBe(202);
-  await untilBooked(db, orderId);
-  for (const type of ['picked_up', 'delivered']) expect((await postJson(`${api.url}/v1/shipments/${orderId}/events`, { type }, { 'X-Correlation-Id': correlationId })).status).toBe(202);
+  await untilBooked(d.db, orderId);
+  for (const type of ['picked_up', 'delivered']) expect((await postJson(`${d.url}/v1/shipments/${orderId}/events`, { type }, { 'X-Correlation-Id': correlationId })).status).toBe(202);
 
   const view = await waitFor('the whole causal chain', async () => {
-    const v = await json(await fetch(`${api.url}/v1/correlations/${correlationId}`));
+    const v = await json(await fetch(`${d.url}/v1/correlations/${correlationId}`));
     const ids = v.timeline.filter((t: { kind: string }) => t.kind === 'workflow').map((t: { workflowId: string }) => t.workflowId);
     const types = v.timeline.filter((t: { kind: string }) => t.kind === 'event').map((t: { type: string }) => t.type);
     const complete = ['order:', 'shipment:', 'reaction:loyalty:', 'reaction:shipping-notice:'].every((p) => ids.some((id: string) => id.startsWith(p)));

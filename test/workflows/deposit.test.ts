@@ -82,7 +82,8 @@ test('at-most-once: failing telemetry is tried exactly once and counted as lost;
 test('a business refusal (currency mismatch) fails the deposit without a retry', async () => {
   const { error, calls } = await runDeposit({ applyRefusal: 'CurrencyMismatch' });
   expect(error).toBeInstanceOf(WorkflowFailedError);
-  expect((error as WorkflowFailedError).cause?.cause).toMatchObject({ type: 'CurrencyMismatch' });
+  // A local activity's failure reaches the workflow unwrapped (no ActivityFailure around it).
+  expect((error as WorkflowFailedError).cause).toMatchObject({ type: 'CurrencyMismatch', nonRetryable: true });
   expect(calls.apply).toHaveLength(1);
   expect(calls.telemetry).toBe(0);
 });

@@ -4,7 +4,7 @@
  * database shows it: stock and balances are back where they were after a compensation.
  *
  * `npm run replay:record` runs this file with RECORD_ORDER_HISTORIES=1 to save the histories of
- * the main branches under test/replay/histories/, which test/replay/order-replay.test.ts replays.
+ * the main branches under test/replay/histories/, which test/replay/histories.test.ts replays.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -89,7 +89,7 @@ async function runOrder(input: OrderInput, { activities = real, drive, record }:
   });
 }
 
-/** The History message as protobufjs JSON (test/replay/order-replay.test.ts reads it back with fromObject). */
+/** The History message as protobufjs JSON (test/replay/histories.test.ts reads it back with fromObject). */
 async function saveHistories(name: string, orderId: string, handle: OrderHandle) {
   const save = (file: string, history: temporal.api.history.v1.IHistory) =>
     fs.writeFileSync(path.join(historiesDir, file), `${JSON.stringify(temporal.api.history.v1.History.fromObject(history).toJSON(), null, 1)}\n`);

@@ -1,7 +1,10 @@
 /**
- * Replay the saved histories of the order saga's main branches (test/replay/histories, written by
- * `npm run replay:record`) against today's workflow code. A change that would make a running
- * order take another path on replay (a non-deterministic change) fails here, not in production.
+ * Replay saved histories against today's workflow code. A change that would make a running
+ * workflow take another path on replay (a non-deterministic change) fails here, not in production.
+ * - The order saga's main branches (`npm run replay:record` rewrites them).
+ * - Two deposits, kept as they are: one from before its steps became local activities and one
+ *   from after. They pin the `deposit-local-activities` patch: deposits in flight at a deploy
+ *   must finish on the new code.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +21,10 @@ test('the saved histories cover every main branch of the order and its shipment'
   const branches = ['completed', 'out-of-stock', 'insufficient-funds', 'parcel-lost', 'canceled', 'payment-timeout', 'pick-up-timeout'];
   expect(files).toEqual(expect.arrayContaining(branches.map((b) => `${b}.order.json`)));
   expect(files).toEqual(expect.arrayContaining(['completed.shipment.json', 'canceled.shipment.json']));
+});
+
+test('the saved deposit histories cover both sides of the local-activities patch', () => {
+  expect(files).toEqual(expect.arrayContaining(['dispatched-activities.deposit.json', 'local-activities.deposit.json']));
 });
 
 test('every saved history replays without a determinism error', async () => {
