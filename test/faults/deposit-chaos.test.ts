@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
-import { spawnWorker, type RoleProcess } from '../support/processes';
+import type { RoleProcess } from '../support/processes';
 
 const DEPOSITS = 200;
 const ACCOUNTS = 10;
@@ -18,7 +18,6 @@ describe.each(testDatabases())('%s', (_name, target) => {
 
   beforeAll(async () => {
     d = await startTestDeployment({ env: databaseEnv(await target()) });
-    d.onStop(() => worker?.child.kill('SIGKILL'));
   });
 
   afterAll(() => d?.stop());
@@ -27,7 +26,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     const batch = uniqueTag('chaos');
     const accounts = Array.from({ length: ACCOUNTS }, (_, i) => `${batch}-${i}`);
     const running = `WorkflowId STARTS_WITH "deposit:${batch}-" AND ExecutionStatus = "Running"`;
-    worker = await spawnWorker(d.env);
+    worker = await d.spawn('worker');
 
     // Chaos: kill the worker at random moments while deposits are in flight, restart it.
     let sending = true;
@@ -39,7 +38,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
         const inFlight = (await d.client.workflow.count(running)).count;
         victim.child.kill('SIGKILL');
         kills.push({ signal: (await victim.exited).signal, inFlight });
-        worker = await spawnWorker(d.env);
+        worker = await d.spawn('worker');
       }
     })();
 

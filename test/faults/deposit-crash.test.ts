@@ -6,23 +6,19 @@
 import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
-import { spawnWorker, type RoleProcess } from '../support/processes';
 
 describe.each(testDatabases())('%s', (_name, target) => {
   let d: TestDeployment;
-  const workers: RoleProcess[] = [];
 
   beforeAll(async () => {
     d = await startTestDeployment({ env: databaseEnv(await target()) });
-    d.onStop(() => workers.forEach((w) => w.child.kill('SIGKILL')));
   });
 
   afterAll(() => d?.stop());
 
   test('SIGKILL after the commit: the retry on a new worker completes the deposit, and the balance moved once', async () => {
     const accountId = uniqueTag('acct');
-    const crashing = await spawnWorker({ ...d.env, CONVEYOR_TEST_FAILPOINT: 'deposit-after-commit' });
-    workers.push(crashing);
+    const crashing = await d.spawn('worker', { CONVEYOR_TEST_FAILPOINT: 'deposit-after-commit' });
 
     const res = await postJson(`${d.url}/v1/accounts/${accountId}/deposits`, { amount: 5_000, currency: 'USD' }, { 'Idempotency-Key': uniqueTag('key') });
     expect(res.status).toBe(202);
@@ -34,7 +30,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(await ledger()).toHaveLength(1);
     expect((await json(await fetch(`${d.url}${statusUrl}`))).status).toBe('RUNNING');
 
-    workers.push(await spawnWorker(d.env));
+    await d.spawn('worker');
     const job = await waitFor('the deposit to complete on the new worker', async () => {
       const j = await json(await fetch(`${d.url}${statusUrl}`));
       return j.status === 'COMPLETED' ? j : undefined;

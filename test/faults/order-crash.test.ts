@@ -7,15 +7,12 @@ import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { balanceOf, openAccount, stockSku, untilBooked } from '../support/shop';
-import { spawnWorker, type RoleProcess } from '../support/processes';
 
 describe.each(testDatabases())('%s', (_name, target) => {
   let d: TestDeployment;
-  const workers: RoleProcess[] = [];
 
   beforeAll(async () => {
     d = await startTestDeployment({ env: databaseEnv(await target()) });
-    d.onStop(() => workers.forEach((w) => w.child.kill('SIGKILL')));
   });
 
   afterAll(() => d?.stop());
@@ -25,8 +22,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   test('SIGKILL during the charge: the order completes once and the customer is charged once', async () => {
     const sku = await stockSku(d.db);
     const accountId = await openAccount(d.db, { withEmail: false });
-    const crashing = await spawnWorker({ ...d.env, CONVEYOR_TEST_FAILPOINT: 'order-charge-after-commit' });
-    workers.push(crashing);
+    const crashing = await d.spawn('worker', { CONVEYOR_TEST_FAILPOINT: 'order-charge-after-commit' });
 
     const orderId = uniqueTag('o');
     const res = await postJson(`${d.url}/v1/orders`, { orderId, customerId: 'c-9', items: [{ sku, quantity: 2 }], paymentAccountId: accountId });
@@ -38,7 +34,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     const charges = () => d.db.selectFrom('ledger_entries').select(['entry_id', 'amount']).where('account_id', '=', accountId).execute();
     expect(await charges()).toEqual([{ entry_id: `order:${orderId}/charge`, amount: -2_500 }]);
 
-    workers.push(await spawnWorker(d.env));
+    await d.spawn('worker');
     await untilBooked(d.db, orderId, 60_000);
     for (const type of ['picked_up', 'delivered']) expect((await postJson(`${d.url}/v1/shipments/${orderId}/events`, { type })).status).toBe(202);
     const done = await waitFor('the order to close', async () => {

@@ -9,11 +9,9 @@ import { createOutboxRelay } from '../../worker/outbox-relay';
 import { postJson, startTestApi, testLogger, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
-import { spawnRole, type RoleProcess } from '../support/processes';
 
 describe.each(testDatabases())('%s', (_name, target) => {
   let d: TestDeployment;
-  const children: RoleProcess[] = [];
 
   beforeAll(async () => {
     // No API or relay of its own: each test runs the role it crashes as a child process.
@@ -23,7 +21,6 @@ describe.each(testDatabases())('%s', (_name, target) => {
       api: false,
       worker: true,
     });
-    d.onStop(() => children.forEach((c) => c.child.kill('SIGKILL')));
   });
 
   afterAll(() => d?.stop());
@@ -34,8 +31,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
 
   test('the API is SIGKILLed right after the commit: the relay still publishes; one email', async () => {
     const port = await freePort();
-    const api = await spawnRole('api', { ...d.env, PORT: String(port), CONVEYOR_TEST_FAILPOINT: 'user-after-commit' });
-    children.push(api);
+    const api = await d.spawn('api', { PORT: String(port), CONVEYOR_TEST_FAILPOINT: 'user-after-commit' });
     const relay = createOutboxRelay({ config: d.config, db: d.db, client: d.client, logger: testLogger });
     relay.start();
     try {
@@ -54,8 +50,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   });
 
   test('the relay is SIGKILLed between starting the workflow and marking the row: no second workflow, one email', async () => {
-    const crashing = await spawnRole('relay', { ...d.env, CONVEYOR_TEST_FAILPOINT: 'relay-after-publish:UserSignedUp' });
-    children.push(crashing);
+    const crashing = await d.spawn('relay', { CONVEYOR_TEST_FAILPOINT: 'relay-after-publish:UserSignedUp' });
     const api = await startTestApi({ config: d.config, client: d.client, db: d.db });
     try {
       const userId = uniqueTag('u');

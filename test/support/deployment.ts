@@ -1,8 +1,9 @@
 /**
  * One Conveyor deployment for a test file, built from production's parts on the shared dev server:
  * its own task queue, data dir and database, a client, the real API on a loopback port, and on
- * request a mail catcher, an in-process worker and the outbox relay. stop() takes everything down
- * in reverse order, including what the test added with onStop().
+ * request a mail catcher, an in-process worker and the outbox relay; roles as child processes a
+ * test can SIGKILL. stop() takes everything down in reverse order, including what the test added
+ * with onStop().
  */
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -11,6 +12,7 @@ import { loadConfig, type Config } from '../../platform/config';
 import { startMailCatcher } from '../../platform/mail-catcher';
 import { createOutboxRelay, type OutboxRelay } from '../../worker/outbox-relay';
 import { connectClient, quietTemporalRuntime, startTestApi, startTestWorker, tempDir, testEnv, testLogger } from './env';
+import { spawnRole, type RoleProcess } from './processes';
 
 export interface TestDeploymentOptions {
   /** Config variables on top of testEnv() (a database, timings, a namespace). */
@@ -36,6 +38,8 @@ export interface TestDeployment {
   /** Where the mail catcher keeps messages ('' without `mail`). */
   mailboxDir: string;
   relay?: OutboxRelay;
+  /** A role (`npm run worker|api|relay`) as a child process of this deployment; SIGKILLed at stop() if still alive. */
+  spawn(role: Parameters<typeof spawnRole>[0], env?: Record<string, string>): Promise<RoleProcess>;
   /** Start (another) in-process worker; it is stopped with the deployment. */
   startWorker(overrides?: Pick<Parameters<typeof startTestWorker>[0], 'activities' | 'identity'>): Promise<{ stop(): Promise<void> }>;
   /** Run at stop(), before the parts stop (e.g. SIGKILL the test's child processes). */
@@ -75,13 +79,18 @@ export async function startTestDeployment(options: TestDeploymentOptions = {}): 
       return worker;
     };
     if (options.worker) await startWorker();
+    const spawn: TestDeployment['spawn'] = async (role, extra = {}) => {
+      const child = await spawnRole(role, { ...env, ...extra });
+      stops.push(() => child.child.kill('SIGKILL'));
+      return child;
+    };
     let relay: OutboxRelay | undefined;
     if (options.relay) {
       relay = createOutboxRelay({ config, db, client, logger: testLogger });
       relay.start();
       stops.push(relay.stop);
     }
-    return { env, config, db, client, url, mailboxDir, relay, startWorker, onStop: (s) => void stops.push(s), stop };
+    return { env, config, db, client, url, mailboxDir, relay, spawn, startWorker, onStop: (s) => void stops.push(s), stop };
   } catch (err) {
     await stop();
     throw err;
