@@ -19,7 +19,6 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { sql } from 'kysely';
 import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../activities';
@@ -33,6 +32,7 @@ import { createLogger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { createWorker, workflowBundleOptions, installTemporalRuntime } from '../worker/worker';
+import { bundleToFile } from './systems';
 
 const quick = process.argv.includes('--quick');
 const DEPOSITS = quick ? 60 : 600;
@@ -131,14 +131,9 @@ async function main() {
   installTemporalRuntime();
   ensureTemporalBinaries([TEMPORAL_CLI]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
-  const bundle = async (options: { workflowsPath: string; workflowInterceptorModules?: string[] }, name: string) => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, (await bundleWorkflowCode({ ...options, logger: new DefaultLogger('WARN') })).code);
-    return file;
-  };
   const bundles = {
-    conveyor: await bundle(workflowBundleOptions(), 'workflows.js'),
-    dispatched: await bundle({ workflowsPath: require.resolve('./workflows/deposit-dispatched') }, 'deposit-dispatched.js'),
+    conveyor: await bundleToFile(workflowBundleOptions(), path.join(dir, 'workflows.js')),
+    dispatched: await bundleToFile({ workflowsPath: require.resolve('./workflows/deposit-dispatched') }, path.join(dir, 'deposit-dispatched.js')),
   };
   const devServer = await startDevServer({ executable: requireBinary(TEMPORAL_CLI), ip: '127.0.0.1', port: await freePort() });
   try {

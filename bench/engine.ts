@@ -18,16 +18,15 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { DEV_SERVER_SETTINGS, startDevServer } from '../platform/dev-server';
-import { freePort } from '../platform/ports';
-import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
-import { installTemporalRuntime, workflowBundleOptions } from '../worker/worker';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { DEV_SERVER_SETTINGS } from '../platform/dev-server';
+import { ensureTemporalBinaries, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { installTemporalRuntime } from '../worker/worker';
 import { measureEndToEnd } from './lib/end-to-end';
 import { newHistogram, nowMs, openLoop, summarize } from './lib/load';
-import { installCleanup, killAllNow, round, track } from './lib/procs';
-import { startApiOnly, startSystem, startTemporal, type BenchContext, type SystemVariant } from './systems';
+import { installCleanup, killAllNow, round } from './lib/procs';
+import { createBenchContext, startApiOnly, startSystem, startTemporal, type BenchContext, type SystemVariant } from './systems';
 import type { FloorActivities } from './workflows/floor';
 
 const quick = process.argv.includes('--quick');
@@ -83,8 +82,8 @@ async function enqueueOnly(ctx: BenchContext, label: string, variant: SystemVari
 
 /** A worker and a client on one NativeConnection, in this process; jobs are the floor workflow. */
 async function eagerStart(ctx: BenchContext) {
-  const server = await startDevServer({ executable: requireBinary(TEMPORAL_CLI), ip: '127.0.0.1', port: await freePort(), logFile: path.join(ctx.workDir, 'temporal-eager.log') });
-  track(server.process);
+  // `server.client` is on the grpc-js Connection the API uses; the eager client is on the worker's NativeConnection.
+  const server = await startTemporal(ctx, 'eager');
   const connection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection });
   const done = new Map<string, () => void>();
@@ -131,17 +130,18 @@ async function eagerStart(ctx: BenchContext) {
   }
 
   // Why Conveyor does not use it: its API must answer 503 within TEMPORAL_RPC_TIMEOUT when Temporal is down.
-  const grpc = await Connection.connect({ address: server.address });
-  await server.stop();
+  const exited = new Promise((resolve) => server.process.once('exit', resolve));
+  server.process.kill('SIGTERM');
+  await exited;
   const deadlineMs = 1000;
   const timeDown = async (c: Client) => {
     const t = nowMs();
     await c.withDeadline(Date.now() + deadlineMs, () => c.workflowService.getSystemInfo({})).catch(() => undefined);
     return round(nowMs() - t, 0);
   };
-  const serverDown = { deadlineMs, nativeConnectionMs: await timeDown(client), grpcJsConnectionMs: await timeDown(new Client({ connection: grpc })) };
+  const serverDown = { deadlineMs, nativeConnectionMs: await timeDown(client), grpcJsConnectionMs: await timeDown(server.client) };
   log(`   server down, ${deadlineMs} ms deadline: NativeConnection answered after ${serverDown.nativeConnectionMs} ms, grpc-js Connection after ${serverDown.grpcJsConnectionMs} ms`);
-  await grpc.close();
+  await server.stop(); // closes the grpc-js connection; the server has already exited
   await connection.close();
   return { runs, serverDown };
 }
@@ -151,15 +151,7 @@ async function main() {
   installTemporalRuntime();
   ensureTemporalBinaries([TEMPORAL_CLI]);
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-engine-'));
-  const bundle = async (options: { workflowsPath: string; workflowInterceptorModules?: string[] }, file: string) => {
-    fs.writeFileSync(file, (await bundleWorkflowCode({ ...options, logger: new DefaultLogger('WARN') })).code);
-    return file;
-  };
-  const ctx: BenchContext = {
-    workDir,
-    conveyorBundle: await bundle(workflowBundleOptions(), path.join(workDir, 'conveyor-bundle.js')),
-    floorBundle: await bundle({ workflowsPath: require.resolve('./workflows/floor') }, path.join(workDir, 'floor-bundle.js')),
-  };
+  const ctx = await createBenchContext(workDir);
   const started = Date.now();
   const results = [];
   for (const c of comparisons) {

@@ -20,6 +20,7 @@ import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { wakeConsumerGroups } from '../worker/event-delivery';
 import { createWorker, workflowBundleOptions, installTemporalRuntime } from '../worker/worker';
+import { bundleToFile } from './systems';
 import { eventSignal, receivedQuery } from './workflows/fanout';
 
 const quick = process.argv.includes('--quick');
@@ -85,8 +86,7 @@ async function main() {
 
     // A consumer group catching up on a stream: Conveyor's own worker and workflow.
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-fanout-'));
-    const bundlePath = path.join(dataDir, 'workflows.js');
-    fs.writeFileSync(bundlePath, (await bundleWorkflowCode({ ...workflowBundleOptions(), logger: new DefaultLogger('WARN') })).code);
+    const bundlePath = await bundleToFile(workflowBundleOptions(), path.join(dataDir, 'workflows.js'));
     const config = loadConfig({ TEMPORAL_ADDRESS: devServer.address, TEMPORAL_TASK_QUEUE: 'bench-stream', CONVEYOR_DATA_DIR: dataDir, WORKFLOW_BUNDLE_PATH: bundlePath, LOG_LEVEL: 'silent' });
     const db = await openDatabase(config.database);
     for (let i = 0; i < STREAM_EVENTS; i++) {

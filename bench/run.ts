@@ -9,14 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { ensureTemporalBinaries, TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../platform/temporal-binaries';
 import { closeHttpAgent, openLoop, type OpenLoopResult } from './lib/load';
 import { measureEndToEnd, waitDelivered, withoutSendTimes } from './lib/end-to-end';
 import { installCleanup, killAllNow, phaseMeter, round, sampleProc, startChild, type ProcUsage } from './lib/procs';
-import { workflowBundleOptions, installTemporalRuntime } from '../worker/worker';
+import { installTemporalRuntime } from '../worker/worker';
 import { writeReport } from './report';
-import { BARE_TASK_QUEUE, bareWelcomeStart, startApiOnly, startSystem, startTemporal, type BenchContext, type SystemName } from './systems';
+import { BARE_TASK_QUEUE, bareWelcomeStart, createBenchContext, startApiOnly, startSystem, startTemporal, type BenchContext, type SystemName } from './systems';
 import { timeSkippingThirtyDays } from './time-skipping';
 
 const quick = process.argv.includes('--quick');
@@ -266,16 +265,7 @@ async function main() {
   fs.mkdirSync(cacheDir, { recursive: true });
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-'));
   log(`bundling workflows (work dir ${workDir})`);
-  const bundle = async (options: { workflowsPath: string; workflowInterceptorModules?: string[] }, file: string) => {
-    const { code } = await bundleWorkflowCode({ ...options, logger: new DefaultLogger('WARN') });
-    fs.writeFileSync(file, code);
-    return file;
-  };
-  const ctx: BenchContext = {
-    workDir,
-    conveyorBundle: await bundle(workflowBundleOptions(), path.join(cacheDir, 'conveyor-bundle.js')),
-    floorBundle: await bundle({ workflowsPath: require.resolve('./workflows/floor') }, path.join(cacheDir, 'floor-bundle.js')),
-  };
+  const ctx = await createBenchContext(workDir, cacheDir);
 
   const systems: SystemName[] = ['floor', 'conveyor', 'bullmq'];
   const results = {

@@ -10,11 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import Redis from 'ioredis';
 import { startDevServer, type DevServer, type DevServerSettings } from '../platform/dev-server';
 import { startMailCatcher, type MailCatcher } from '../platform/mail-catcher';
 import { requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { freePort } from '../platform/ports';
+import { workflowBundleOptions } from '../worker/worker';
 import { CorrelationIdKey, welcomeEmailWorkflowId, type WelcomeEmailInput } from '../workflows/definitions';
 import { getOk, nowMs, postJson } from './lib/load';
 import { startChild, startNodeChild, track, type Child } from './lib/procs';
@@ -29,6 +31,21 @@ export interface BenchContext {
 
 const root = path.resolve(__dirname, '..');
 const HOUR_MS = 3_600_000;
+
+/** Bundle workflow code once into `file`: workers load the file, so a restart never re-bundles. */
+export async function bundleToFile(options: { workflowsPath: string; workflowInterceptorModules?: string[] }, file: string): Promise<string> {
+  fs.writeFileSync(file, (await bundleWorkflowCode({ ...options, logger: new DefaultLogger('WARN') })).code);
+  return file;
+}
+
+/** Conveyor's bundle and the floor's, written to `bundleDir`, for systems that work in `workDir`. */
+export async function createBenchContext(workDir: string, bundleDir = workDir): Promise<BenchContext> {
+  return {
+    workDir,
+    conveyorBundle: await bundleToFile(workflowBundleOptions(), path.join(bundleDir, 'conveyor-bundle.js')),
+    floorBundle: await bundleToFile({ workflowsPath: require.resolve('./workflows/floor') }, path.join(bundleDir, 'floor-bundle.js')),
+  };
+}
 
 /** How the dev server runs: Conveyor's settings in memory unless told otherwise (bench:engine compares). */
 export interface ServerVariant {
