@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { sql, type Transaction } from 'kysely';
 import type { Database } from '../db/database';
 import { appendEvent } from '../db/events';
+import { postEntry } from '../db/ledger';
+import { once, refuseIfVoided, undoOnce } from '../db/once';
 import { currentCorrelationId } from '../platform/correlation';
 import { failpoint } from '../platform/failpoint';
-import type { DatabaseSchema } from '../db/schema';
-import { once, refuseIfVoided, undoOnce } from './once';
 
 export interface DepositInput {
   /** `<workflowId>/apply`: the same for every retry of this deposit. */
@@ -50,30 +49,6 @@ export interface PaymentCharged {
   email: string | null;
 }
 
-/**
- * One ledger entry and the balance change it makes, in one conditional UPDATE: the balance never
- * goes below zero and the currency must match, checked and applied atomically (no read-then-write).
- * Returns undefined, changing nothing, when the condition does not hold.
- */
-async function postEntry(trx: Transaction<DatabaseSchema>, entry: { entryId: string; accountId: string; amount: number; currency: string }) {
-  const now = new Date().toISOString();
-  const account = await trx
-    .updateTable('accounts')
-    .set((eb) => ({ balance: eb('balance', '+', entry.amount), updated_at: now }))
-    .where('account_id', '=', entry.accountId)
-    .where('currency', '=', entry.currency)
-    .where((eb) => eb(eb('balance', '+', entry.amount), '>=', 0))
-    .returning(['balance', 'email'])
-    .executeTakeFirst();
-  if (!account) return undefined;
-  const balance = Number(account.balance);
-  await trx
-    .insertInto('ledger_entries')
-    .values({ entry_id: entry.entryId, account_id: entry.accountId, amount: entry.amount, currency: entry.currency, balance_after: balance, created_at: now })
-    .execute();
-  return { balance, email: account.email };
-}
-
 export function createAccountActivities({ db }: { db: Database }) {
   return {
     /**
@@ -82,36 +57,16 @@ export function createAccountActivities({ db }: { db: Database }) {
      */
     async applyDeposit(input: DepositInput): Promise<DepositApplied> {
       const { result, appliedNow } = await once(db, input.operationKey, async (trx) => {
-        const now = new Date().toISOString();
-        await trx
-          .insertInto('accounts')
-          .values({ account_id: input.accountId, email: null, currency: input.currency, balance: 0, created_at: now, updated_at: now })
-          .onConflict((oc) => oc.column('account_id').doNothing())
-          .execute();
-        // One atomic UPDATE (not read-then-write), so concurrent deposits to one account never
-        // lose each other's change. An account created by an email change has no currency yet:
-        // its first deposit sets it. Any refusal below rolls the whole transaction back.
-        const account = await trx
-          .updateTable('accounts')
-          .set((eb) => ({
-            balance: eb('balance', '+', input.amount),
-            currency: sql<string>`coalesce(currency, ${input.currency})`,
-            updated_at: now,
-          }))
-          .where('account_id', '=', input.accountId)
-          .returning(['balance', 'currency'])
-          .executeTakeFirstOrThrow();
-        if (account.currency !== input.currency) {
+        // Any refusal below rolls the whole transaction back, the operation key included.
+        const posted = await postEntry(trx, { entryId: input.operationKey, accountId: input.accountId, amount: input.amount, currency: input.currency }, { openAccount: true });
+        if (!posted) {
+          const account = await trx.selectFrom('accounts').select('currency').where('account_id', '=', input.accountId).executeTakeFirstOrThrow();
           throw ApplicationFailure.nonRetryable(`account ${input.accountId} holds ${account.currency}, not ${input.currency}`, CURRENCY_MISMATCH);
         }
-        const balance = Number(account.balance);
+        const { balance } = posted;
         if (!Number.isSafeInteger(balance)) {
           throw ApplicationFailure.nonRetryable(`the balance of ${input.accountId} would exceed ${Number.MAX_SAFE_INTEGER}`, BALANCE_OVERFLOW);
         }
-        await trx
-          .insertInto('ledger_entries')
-          .values({ entry_id: input.operationKey, account_id: input.accountId, amount: input.amount, currency: input.currency, balance_after: balance, created_at: now })
-          .execute();
         await appendEvent(trx, {
           stream: 'payments',
           eventId: `${input.operationKey}#DepositReceived`,

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Database } from '../db/database';
 import { appendEvent } from '../db/events';
+import { once, refuseIfVoided, undoOnce } from '../db/once';
 import { currentCorrelationId } from '../platform/correlation';
-import type { OrderItem, OrderView } from '../workflows/definitions';
-import { once, refuseIfVoided, undoOnce } from './once';
+import type { OrderItem, OrderView } from '../workflows/order/definition';
 
 /** Business refusals: retrying cannot help, so the order fails (and compensates) at once. */
 export const OUT_OF_STOCK = 'OutOfStock';
@@ -119,6 +119,13 @@ export function createOrderActivities({ db }: { db: Database }) {
           });
         }
       });
+    },
+
+    /** The parcel left with the carrier: OrderShipped in the `shipments` stream, once (its event ID is the shipment's). */
+    async recordShipped(input: { eventId: string; orderId: string }): Promise<void> {
+      await db.transaction().execute((trx) =>
+        appendEvent(trx, { stream: 'shipments', eventId: input.eventId, type: 'OrderShipped', payload: { orderId: input.orderId }, correlationId: currentCorrelationId() ?? `order:${input.orderId}` }),
+      );
     },
 
     /** Where a customer notice about an order goes: the payment account's email on file. */

@@ -3,8 +3,8 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/database';
 import { commitOffset, committedOffset, readEvents, type StoredEvent } from '../db/events';
 import type { DatabaseSchema } from '../db/schema';
+import { once } from '../db/once';
 import { failpoint } from '../platform/failpoint';
-import { once } from './once';
 
 export interface ConsumerBatchInput {
   stream: string;

@@ -1,20 +1,18 @@
-import { randomUUID } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
-import type { Client } from '@temporalio/client';
+import { z } from 'zod';
 import type { Database } from '../db/database';
-import type { Config } from '../platform/config';
-import type * as workflows from '../workflows';
-import { depositWorkflowId, type DepositRequest } from '../workflows/definitions';
-import { operationIdFor, type IdempotencyContext } from './idempotency';
-import { startJob } from './jobs';
+import { businessId, email } from '../platform/schemas';
 import { HttpProblem, parseOrThrow } from './problem';
-import { accountPath, depositRequest, emailChangeRequest } from './schemas';
+
+const accountPath = z.object({ accountId: businessId });
+const emailChangeRequest = z.strictObject({ email });
 
 /**
- * The article's two examples, for real: "add $50 to the balance" (a deposit: not idempotent, made
- * exactly-once by an operation key) and "set user.email to X" (naturally idempotent).
+ * Accounts and their ledger. The article's two examples, for real: "add $50 to the balance" is the
+ * deposit job (workflows/deposit/, exactly-once by an operation key); "set user.email to X" is
+ * naturally idempotent and needs no job.
  */
-export function accountsRouter(client: Client, config: Config, db: Database, requireJson: RequestHandler): Router {
+export function accountsRouter(db: Database, requireJson: RequestHandler): Router {
   const router = Router();
 
   async function accountView(accountId: string) {
@@ -35,23 +33,6 @@ export function accountsRouter(client: Client, config: Config, db: Database, req
       entries: entries.map((e) => ({ entryId: e.entry_id, amount: Number(e.amount), currency: e.currency, balanceAfter: Number(e.balance_after), createdAt: e.created_at })),
     };
   }
-
-  router.post('/v1/accounts/:accountId/deposits', requireJson, async (req, res) => {
-    const { accountId } = parseOrThrow(accountPath, req.params, 'path');
-    const body = parseOrThrow(depositRequest, req.body, 'body');
-    // With an Idempotency-Key the job ID derives from it, so no retry of this request can ever
-    // start a second deposit; without one, every POST is a new deposit.
-    const idempotency: IdempotencyContext | undefined = res.locals.idempotency;
-    const operationId = idempotency ? operationIdFor(idempotency) : randomUUID();
-    const request: DepositRequest = { accountId, ...body };
-    await startJob(client, config.temporal, res, {
-      workflowType: 'deposit' satisfies keyof typeof workflows,
-      workflowId: depositWorkflowId(accountId, operationId),
-      args: [request],
-      summary: `Deposit ${body.amount} ${body.currency} (minor units) to account ${accountId}`,
-      details: 'Applies the deposit exactly once (operation key and balance change in one transaction), then records telemetry at most once.',
-    });
-  });
 
   router.get('/v1/accounts/:accountId', async (req, res) => {
     const { accountId } = parseOrThrow(accountPath, req.params, 'path');

@@ -9,14 +9,14 @@ import { readMailbox } from '../platform/mail-catcher';
 import { accountsRouter } from './accounts';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
+import { createTemporalGateway } from '../platform/temporal';
+import { correlationId as correlationIdSchema } from '../platform/schemas';
+import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
-import { ordersRouter } from './orders';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { HttpProblem, sendProblem } from './problem';
-import { correlationId as correlationIdSchema } from './schemas';
 import { asUnavailableProblem } from './temporal-errors';
-import { welcomeEmailsRouter } from './welcome-emails';
 
 export interface AppDeps {
   config: Config;
@@ -80,14 +80,13 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { temporal, database } });
   });
 
+  const gateway = createTemporalGateway(client, config.temporal);
   app.use(idempotencyKeys({ db, retentionMs: config.idempotencyKeyRetentionMs, logger }));
-  app.use(welcomeEmailsRouter(client, config, requireJson));
-  app.use(accountsRouter(client, config, db, requireJson));
+  app.use(jobsRouter(gateway, jobs, config, requireJson));
+  app.use(accountsRouter(db, requireJson));
   app.use(usersRouter(db, requireJson));
-  app.use(streamsRouter(client, config, db, requireJson));
-  app.use(ordersRouter(client, config, db, requireJson));
+  app.use(streamsRouter(gateway, db, requireJson));
   app.use(inventoryRouter(db));
-  app.use(jobsRouter(client, config.temporal));
 
   if (mailboxDir) {
     app.get('/dev/mailbox', async (_req, res) => {

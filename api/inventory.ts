@@ -1,7 +1,10 @@
 import { Router } from 'express';
+import { z } from 'zod';
 import type { Database } from '../db/database';
+import { businessId } from '../platform/schemas';
 import { HttpProblem, parseOrThrow } from './problem';
-import { skuPath } from './schemas';
+
+const skuPath = z.object({ sku: businessId });
 
 /** Stock per SKU, straight from the app database (reservations change it atomically). */
 export function inventoryRouter(db: Database): Router {

@@ -1,69 +1,29 @@
-import type { Response } from 'express';
-import { Router } from 'express';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { Router, type RequestHandler, type Response } from 'express';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { z } from 'zod';
 import type { Config } from '../platform/config';
-import { startOnce, webUiLink, withinRpcTimeout, type BusinessWorkflowStart } from '../platform/temporal';
-import { CorrelationIdKey, progressQuery } from '../workflows/definitions';
-import { HttpProblem } from './problem';
-
-/** How long a status read waits for a worker to answer the progress query. */
-const PROGRESS_QUERY_TIMEOUT_MS = 1_000;
+import type { JobView, TemporalGateway, WorkflowStart } from '../platform/temporal';
+import type { JobDeclaration, MessageRoute, ProblemSpec, StatusRoute } from '../workflows/declaration';
+import { progressQuery, type Progress } from '../workflows/steps';
+import { operationIdFor, type IdempotencyContext } from './idempotency';
+import { HttpProblem, parseOrThrow } from './problem';
 
 export const jobStatusUrl = (jobId: string) => `/v1/jobs/${encodeURIComponent(jobId)}`;
 
-export interface JobView {
-  jobId: string;
-  type: string;
-  status: string;
-  /** What the workflow is doing now; null once closed, or when no worker answered in time. */
-  step: string | null;
-  result: unknown;
-  failure: { message: string } | null;
-  correlationId: string | null;
-  startedAt: string;
-  closedAt: string | null;
-  statusUrl: string;
-  webUiUrl: string | null;
+const problem = (spec: ProblemSpec, statusUrl?: string) =>
+  new HttpProblem(spec.status, spec.slug, spec.title, spec.detail, { ...(statusUrl ? { statusUrl } : {}), ...spec.extra });
+
+/** The generic view of a job (GET /v1/jobs/<id>): its step while it runs, its result or failure once closed. */
+function genericView(job: JobView) {
+  const { current, ...rest } = job;
+  return { ...rest, step: (current as Progress | null)?.step ?? null, statusUrl: jobStatusUrl(job.jobId) };
 }
 
-/** A job is a workflow execution; its ID is the workflow ID. Throws 404 for an unknown job. */
-export async function readJob(client: Client, temporal: Config['temporal'], jobId: string): Promise<JobView> {
-  const handle = client.workflow.getHandle(jobId);
-  const description = await withinRpcTimeout(client, temporal, () => handle.describe())
-    .catch((err: unknown) => {
-      if (err instanceof WorkflowNotFoundError) throw new HttpProblem(404, 'job-not-found', 'No such job', `There is no job '${jobId}'.`);
-      throw err;
-    });
-  const status = description.status.name;
-  let step: string | null = null;
-  let result: unknown = null;
-  let failure: JobView['failure'] = null;
-  if (status === 'RUNNING') {
-    step = await client
-      .withDeadline(Date.now() + PROGRESS_QUERY_TIMEOUT_MS, () => handle.query(progressQuery))
-      .then((p) => p.step)
-      .catch(() => null); // no worker polling right now: the job waits, its step is unknown
-  } else {
-    try {
-      result = await withinRpcTimeout(client, temporal, () => handle.result());
-    } catch (err) {
-      const cause = (err as { cause?: Error }).cause;
-      failure = { message: cause?.message || (err as Error).message };
-    }
-  }
-  return {
-    jobId,
-    type: description.type,
-    status,
-    step,
-    result,
-    failure,
-    correlationId: description.typedSearchAttributes.get(CorrelationIdKey) ?? null,
-    startedAt: description.startTime.toISOString(),
-    closedAt: description.closeTime?.toISOString() ?? null,
-    statusUrl: jobStatusUrl(jobId),
-    webUiUrl: webUiLink(temporal, jobId, description.runId) ?? null,
-  };
+async function readJobOr404(gateway: TemporalGateway, jobId: string, query = progressQuery, notFound?: ProblemSpec): Promise<JobView> {
+  const job = await gateway.readJob(jobId, query);
+  if (!job) throw problem(notFound ?? { status: 404, slug: 'job-not-found', title: 'No such job', detail: `There is no job '${jobId}'.` });
+  return job;
 }
 
 /**
@@ -71,55 +31,85 @@ export async function readJob(client: Client, temporal: Config['temporal'], jobI
  * the finished job: nothing new was accepted, and a client retrying a lost response still learns
  * the outcome.
  */
-export async function startJob(
-  client: Client,
-  temporal: Config['temporal'],
-  res: Response,
-  job: Omit<BusinessWorkflowStart, 'correlationId'> & { /** Where Location points; the generic job status by default. */ statusUrl?: string },
-): Promise<void> {
+async function startJob(gateway: TemporalGateway, res: Response, start: WorkflowStart, statusUrl: string): Promise<void> {
   const correlationId: string = res.locals.correlationId;
-  const statusUrl = job.statusUrl ?? jobStatusUrl(job.workflowId);
-  const started = await startOnce(client, temporal, { ...job, correlationId });
+  const started = await gateway.startOnce(start, correlationId);
   if (started === 'already-closed') {
-    const finished = await readJob(client, temporal, job.workflowId);
-    res.status(200).location(statusUrl).json(finished);
+    res.status(200).location(statusUrl).json(genericView(await readJobOr404(gateway, start.workflowId)));
     return;
   }
-  res
-    .status(202)
-    .location(statusUrl)
-    .json({
-      jobId: job.workflowId,
-      status: 'RUNNING',
-      statusUrl,
-      correlationId,
-      webUiUrl: webUiLink(temporal, job.workflowId, started.runId) ?? null,
+  res.status(202).location(statusUrl).json({
+    jobId: start.workflowId,
+    status: 'RUNNING',
+    statusUrl,
+    correlationId,
+    webUiUrl: gateway.webUiLink(start.workflowId, started.runId),
+  });
+}
+
+/** Running: the workflow's own status query answers. Closed: its result is the final view. */
+async function statusView(gateway: TemporalGateway, status: StatusRoute<unknown>, params: unknown) {
+  const job = await readJobOr404(gateway, status.jobId(params), status.query, status.notFound(params));
+  const view = job.status === 'RUNNING' ? job.current : job.result;
+  if (job.status === 'RUNNING' && view === null) {
+    throw new HttpProblem(503, 'status-unavailable', 'No worker answered for this job', 'The job is running but no worker answered its status query in time; retry shortly.', {
+      retryAfterSeconds: 1,
     });
+  }
+  return { ...(view as object), workflowStatus: job.status, startedAt: job.startedAt, closedAt: job.closedAt, correlationId: job.correlationId, webUiUrl: job.webUiUrl };
 }
 
 /**
  * Signal or update a running job. When it is not running, the answer names why: 404 when it never
- * existed, or the problem `closed` builds from the finished job (typically a 409).
+ * existed, the declaration's 409 when it has closed (or its validator refused the update).
  */
-export async function withOpenJob<T>(
-  client: Client,
-  temporal: Config['temporal'],
-  jobId: string,
-  call: (handle: ReturnType<Client['workflow']['getHandle']>) => Promise<T>,
-  closed: (job: JobView) => HttpProblem,
-): Promise<T> {
-  try {
-    return await withinRpcTimeout(client, temporal, () => call(client.workflow.getHandle(jobId)));
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-    throw closed(await readJob(client, temporal, jobId));
-  }
+async function sendMessage(gateway: TemporalGateway, message: MessageRoute<unknown, unknown>, params: unknown, body: unknown, statusUrl: string): Promise<void> {
+  const jobId = message.jobId(params);
+  const sent = await gateway.sendToOpen(jobId, (handle) => message.send(handle, body)).catch((err: unknown) => {
+    if (err instanceof WorkflowUpdateFailedError && message.refused) throw problem(message.refused(params, err.cause?.message ?? err.message), statusUrl);
+    throw err;
+  });
+  if (sent === 'not-open') throw problem(message.closed(params, await readJobOr404(gateway, jobId)), statusUrl);
 }
 
-export function jobsRouter(client: Client, temporal: Config['temporal']): Router {
+/**
+ * The routes of every registered job type (workflows/registry.ts): its submit route, its own
+ * status view, its messages; and GET /v1/jobs/<id> for any job.
+ */
+export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], config: Config, requireJson: RequestHandler): Router {
   const router = Router();
+
+  for (const job of jobs) {
+    const { submit, status } = job;
+    if (submit) {
+      router.post(submit.path, requireJson, async (req, res) => {
+        const params = submit.params ? parseOrThrow(submit.params, req.params, 'path') : {};
+        const body = parseOrThrow(submit.body, req.body, 'body');
+        const idempotency: IdempotencyContext | undefined = res.locals.idempotency;
+        const input = submit.toInput({ params, body, operationId: idempotency ? operationIdFor(idempotency) : randomUUID(), config });
+        const start = job.start(input);
+        await startJob(gateway, res, start, status ? status.url(input) : jobStatusUrl(start.workflowId));
+      });
+    }
+    if (status) {
+      router.get(status.path, async (req, res) => {
+        res.json(await statusView(gateway, status, parseOrThrow(status.params, req.params, 'path')));
+      });
+    }
+    for (const message of job.messages ?? []) {
+      router.post(message.path, async (req, res) => {
+        const params = parseOrThrow(message.params, req.params, 'path');
+        const body = message.body ? parseOrThrow(message.body, req.body ?? {}, 'body') : undefined;
+        const statusUrl = message.statusUrl ? message.statusUrl(params) : jobStatusUrl(message.jobId(params));
+        await sendMessage(gateway, message, params, body, statusUrl);
+        res.status(202).location(statusUrl).json({ ...message.accepted(params, body), statusUrl });
+      });
+    }
+  }
+
   router.get('/v1/jobs/:jobId', async (req, res) => {
-    res.json(await readJob(client, temporal, req.params.jobId));
+    const { jobId } = parseOrThrow(z.object({ jobId: z.string().min(1).max(300) }), req.params, 'path');
+    res.json(genericView(await readJobOr404(gateway, jobId)));
   });
   return router;
 }

@@ -1,23 +1,14 @@
 import { Router, type RequestHandler } from 'express';
-import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import { committedOffset, lastOffset, readEvents, toStoredEvent } from '../db/events';
-import type { Config } from '../platform/config';
-import { liveEvents } from '../platform/live-events';
-import { webUiLink, withinRpcTimeout } from '../platform/temporal';
-import { signalConsumerGroup } from '../worker/event-delivery';
-import {
-  CONSUMER_GROUPS,
-  CorrelationIdKey,
-  seekSignal,
-  streamConsumerWorkflowId,
-  STREAMS,
-  type StreamEvent,
-} from '../workflows/definitions';
+import { liveEvents, type LiveEvent } from '../platform/live-events';
+import { correlationId as correlationIdSchema } from '../platform/schemas';
+import type { TemporalGateway } from '../platform/temporal';
+import { CorrelationIdKey } from '../platform/temporal-keys';
+import { CONSUMER_GROUPS, seekSignal, streamConsumerStart, streamConsumerWorkflowId, STREAMS } from '../workflows/streams/definition';
 import { jobStatusUrl } from './jobs';
 import { HttpProblem, parseOrThrow } from './problem';
-import { correlationId as correlationIdSchema } from './schemas';
 
 const streamPath = z.object({ stream: z.enum(STREAMS) });
 const groupPath = streamPath.extend({ group: z.string() });
@@ -34,9 +25,8 @@ const KEEPALIVE_MS = 15_000;
  * Event streams (the replayable log, its consumer groups), the live pub/sub feed and the
  * correlation view that ties workflows and events together.
  */
-export function streamsRouter(client: Client, config: Config, db: Database, requireJson: RequestHandler): Router {
+export function streamsRouter(gateway: TemporalGateway, db: Database, requireJson: RequestHandler): Router {
   const router = Router();
-  const { temporal } = config;
 
   router.get('/v1/streams/:stream/events', async (req, res) => {
     const { stream } = parseOrThrow(streamPath, req.params, 'path');
@@ -52,7 +42,7 @@ export function streamsRouter(client: Client, config: Config, db: Database, requ
       CONSUMER_GROUPS.filter((g) => g.stream === stream).map(async ({ group, description }) => {
         const committed = await committedOffset(db, stream, group);
         const workflowId = streamConsumerWorkflowId(stream, group);
-        return { group, description, committedOffset: committed, lag: last - committed, workflowId, webUiUrl: webUiLink(temporal, workflowId) ?? null };
+        return { group, description, committedOffset: committed, lag: last - committed, workflowId, webUiUrl: gateway.webUiLink(workflowId) };
       }),
     );
     res.json({ stream, lastOffset: last, consumers });
@@ -72,7 +62,7 @@ export function streamsRouter(client: Client, config: Config, db: Database, requ
       });
     }
     // The group applies the seek between batches, so no batch in flight can overwrite it.
-    await signalConsumerGroup(client, temporal, consumerGroup, seekSignal, [offset]);
+    await gateway.signalWithStart(streamConsumerStart(consumerGroup), seekSignal, [offset]);
     res.status(202).json({ stream, group, seekTo: offset, consumersUrl: `/v1/streams/${stream}/consumers` });
   });
 
@@ -88,7 +78,7 @@ export function streamsRouter(client: Client, config: Config, db: Database, requ
     res.on('drain', () => {
       slow = false;
     });
-    const unsubscribe = liveEvents.subscribe((event: StreamEvent) => {
+    const unsubscribe = liveEvents.subscribe((event: LiveEvent) => {
       if (event.stream !== stream) return;
       if (slow) {
         dropped++;
@@ -106,9 +96,9 @@ export function streamsRouter(client: Client, config: Config, db: Database, requ
   // The forensic view: everything that carries one correlation ID, in time order.
   router.get('/v1/correlations/:correlationId', async (req, res) => {
     const { correlationId } = parseOrThrow(z.object({ correlationId: correlationIdSchema }), req.params, 'path');
-    const workflows = await withinRpcTimeout(client, temporal, async () => {
+    const workflows = await gateway.withinRpcTimeout(async () => {
       const found = [];
-      for await (const wf of client.workflow.list({ query: `${CorrelationIdKey.name} = "${correlationId}"` })) found.push(wf);
+      for await (const wf of gateway.client.workflow.list({ query: `${CorrelationIdKey.name} = "${correlationId}"` })) found.push(wf);
       return found;
     });
     const workflowEntries = workflows.map((wf) => ({
@@ -120,7 +110,7 @@ export function streamsRouter(client: Client, config: Config, db: Database, requ
       status: wf.status.name,
       closedAt: wf.closeTime?.toISOString() ?? null,
       statusUrl: jobStatusUrl(wf.workflowId),
-      webUiUrl: webUiLink(temporal, wf.workflowId, wf.runId) ?? null,
+      webUiUrl: gateway.webUiLink(wf.workflowId, wf.runId),
     }));
     const events = (await db.selectFrom('events').selectAll().where('correlation_id', '=', correlationId).execute()).map((row) => ({
       kind: 'event' as const,

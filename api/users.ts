@@ -4,10 +4,13 @@ import type { Database } from '../db/database';
 import { appendEvent } from '../db/events';
 import { appendToOutbox, outboxStatus, retryParked } from '../db/outbox';
 import { failpoint } from '../platform/failpoint';
-import { welcomeEmailWorkflowId } from '../workflows/definitions';
+import { businessId } from '../platform/schemas';
+import { welcomeEmailWorkflowId } from '../workflows/welcome-email/definition';
+import { newUser } from '../workflows/welcome-email/job';
 import { jobStatusUrl } from './jobs';
 import { HttpProblem, parseOrThrow } from './problem';
-import { userPath, welcomeEmailRequest } from './schemas';
+
+const userPath = z.object({ userId: businessId });
 
 /**
  * The outbox pattern: creating a user, its UserSignedUp event in the `users` stream and the outbox
@@ -20,7 +23,7 @@ export function usersRouter(db: Database, requireJson: RequestHandler): Router {
   const welcomeJob = (userId: string) => ({ jobId: welcomeEmailWorkflowId(userId), statusUrl: jobStatusUrl(welcomeEmailWorkflowId(userId)) });
 
   router.post('/v1/users', requireJson, async (req, res) => {
-    const user = parseOrThrow(welcomeEmailRequest, req.body, 'body');
+    const user = parseOrThrow(newUser, req.body, 'body');
     const created = await db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('users')
@@ -39,7 +42,7 @@ export function usersRouter(db: Database, requireJson: RequestHandler): Router {
       await appendToOutbox(trx, {
         aggregateType: 'user',
         aggregateId: user.userId,
-        eventType: 'UserSignedUp',
+        eventType: 'UserSignedUp', // starts the welcome-email job (its declaration's outbox trigger)
         payload: user,
         correlationId: res.locals.correlationId,
       });

@@ -7,8 +7,8 @@
 import type { Server } from 'node:http';
 import express from 'express';
 import { Queue } from 'bullmq';
-import { welcomeEmailRequest } from '../api/schemas';
-import { welcomeEmailWorkflowId } from '../workflows/definitions';
+import { welcomeEmailWorkflowId } from '../workflows/welcome-email/definition';
+import { newUser } from '../workflows/welcome-email/job';
 
 export interface WelcomeJob {
   userId: string;
@@ -28,7 +28,7 @@ async function main() {
   const app = express();
   app.use(express.json({ limit: '16kb', strict: true }));
   app.post('/v1/welcome-emails', async (req, res) => {
-    const parsed = welcomeEmailRequest.safeParse(req.body);
+    const parsed = newUser.safeParse(req.body);
     if (!parsed.success) {
       res.status(422).json({ errors: parsed.error.issues });
       return;

@@ -19,12 +19,12 @@ import type { Server } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { sql } from 'kysely';
 import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../activities';
 import type { DepositInput } from '../activities/accounts';
 import { createApp } from '../api/app';
 import { openDatabase, type Database } from '../db/database';
+import { postEntry } from '../db/ledger';
 import { loadConfig } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
 import { freePort } from '../platform/ports';
@@ -41,25 +41,10 @@ const ACCOUNTS = 20;
 
 function plainDeposit(db: Database): Activities['applyDeposit'] {
   return async (input: DepositInput) => {
-    const now = new Date().toISOString();
-    const balance = await db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('accounts')
-        .values({ account_id: input.accountId, email: null, currency: input.currency, balance: 0, created_at: now, updated_at: now })
-        .onConflict((oc) => oc.column('account_id').doNothing())
-        .execute();
-      const row = await trx
-        .updateTable('accounts')
-        .set((eb) => ({ balance: eb('balance', '+', input.amount), currency: sql<string>`coalesce(currency, ${input.currency})`, updated_at: now }))
-        .where('account_id', '=', input.accountId)
-        .returning('balance')
-        .executeTakeFirstOrThrow();
-      await trx
-        .insertInto('ledger_entries')
-        .values({ entry_id: randomUUID(), account_id: input.accountId, amount: input.amount, currency: input.currency, balance_after: Number(row.balance), created_at: now })
-        .execute();
-      return Number(row.balance);
-    });
+    const posted = await db.transaction().execute((trx) =>
+      postEntry(trx, { entryId: randomUUID(), accountId: input.accountId, amount: input.amount, currency: input.currency }, { openAccount: true }),
+    );
+    const balance = posted!.balance;
     return { entryId: 'n/a', balance, appliedNow: true, attempt: 1 };
   };
 }

@@ -16,7 +16,7 @@ import { appendEvent, committedOffset } from '../db/events';
 import { loadConfig } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
 import { freePort } from '../platform/ports';
-import { createTemporalClient } from '../platform/temporal';
+import { createTemporalClient, createTemporalGateway } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { wakeConsumerGroups } from '../worker/event-delivery';
 import { createWorker, workflowBundleOptions, installTemporalRuntime } from '../worker/worker';
@@ -95,7 +95,7 @@ async function main() {
     const conveyor = await createWorker({ config, db });
     const conveyorRunning = conveyor.run();
     const started = performance.now();
-    await wakeConsumerGroups(client, config.temporal, 'users');
+    await wakeConsumerGroups(createTemporalGateway(client, config.temporal), 'users');
     while ((await committedOffset(db, 'users', 'signup-stats')) < STREAM_EVENTS) await sleep(20);
     const streamEventsPerSecond = STREAM_EVENTS / ((performance.now() - started) / 1000);
     console.log(`consumer group signup-stats: ${streamEventsPerSecond.toFixed(0)} events/s over ${STREAM_EVENTS} events (batches of 100, each event exactly once)`);

@@ -17,7 +17,8 @@ import { startMailCatcher, type MailCatcher } from '../platform/mail-catcher';
 import { requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { freePort } from '../platform/ports';
 import { workflowBundleOptions } from '../worker/worker';
-import { CorrelationIdKey, welcomeEmailWorkflowId, type WelcomeEmailInput } from '../workflows/definitions';
+import { CorrelationIdKey } from '../platform/temporal-keys';
+import { welcomeEmailWorkflowId, type WelcomeEmailInput } from '../workflows/welcome-email/definition';
 import { getOk, nowMs, postJson } from './lib/load';
 import { startChild, startNodeChild, track, type Child } from './lib/procs';
 

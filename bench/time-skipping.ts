@@ -6,8 +6,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { SendEmailInput, SendEmailResult } from '../activities/email';
 import { sdkExecutable, TEMPORAL_TEST_SERVER } from '../platform/temporal-binaries';
-import { welcomeEmailWorkflowId, type WelcomeEmailInput } from '../workflows/definitions';
-import type { welcomeEmail } from '../workflows/welcome-email';
+import { welcomeEmailWorkflowId, type WelcomeEmailInput } from '../workflows/welcome-email/definition';
+import type { welcomeEmail } from '../workflows/welcome-email/workflow';
 import { round } from './lib/procs';
 
 const THIRTY_DAYS_MS = 30 * 24 * 3_600_000;

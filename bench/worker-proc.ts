@@ -14,7 +14,7 @@ import { createEmailActivities } from '../activities/email';
 import { openDatabase } from '../db/database';
 import { loadConfig } from '../platform/config';
 import { createWorker, installTemporalRuntime } from '../worker/worker';
-import { welcomeEmailWorkflowId } from '../workflows/definitions';
+import { welcomeEmailWorkflowId } from '../workflows/welcome-email/definition';
 import type { WelcomeJob } from './bullmq-api';
 import type { FloorActivities } from './workflows/floor';
 

@@ -1,5 +1,6 @@
-import { once } from '../activities/once';
 import type { Database } from './database';
+import { postEntry } from './ledger';
+import { once } from './once';
 
 /** What `npm start` puts in an empty database so the order saga can be tried at once (README). */
 export const demoInventory = [
@@ -29,17 +30,14 @@ export async function seedDemoData(db: Database): Promise<{ appliedNow: boolean 
       .onConflict((oc) => oc.column('sku').doNothing())
       .execute();
     for (const account of demoAccounts) {
-      const inserted = await trx
+      const opened = await trx
         .insertInto('accounts')
-        .values({ ...account, currency: 'USD', created_at: now, updated_at: now })
+        .values({ account_id: account.account_id, email: account.email, currency: 'USD', balance: 0, created_at: now, updated_at: now })
         .onConflict((oc) => oc.column('account_id').doNothing())
         .executeTakeFirst();
       // The opening balance is a ledger entry like any other: balance = sum of the ledger.
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 1) {
-        await trx
-          .insertInto('ledger_entries')
-          .values({ entry_id: `${SEED_KEY}/${account.account_id}`, account_id: account.account_id, amount: account.balance, currency: 'USD', balance_after: account.balance, created_at: now })
-          .execute();
+      if (Number(opened.numInsertedOrUpdatedRows ?? 0) === 1) {
+        await postEntry(trx, { entryId: `${SEED_KEY}/${account.account_id}`, accountId: account.account_id, amount: account.balance, currency: 'USD' });
       }
     }
     return null;

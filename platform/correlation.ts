@@ -8,7 +8,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
 import { defaultPayloadConverter, type Headers } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { CORRELATION_HEADER } from '../workflows/definitions';
+import { CORRELATION_HEADER } from './temporal-keys';
 
 const storage = new AsyncLocalStorage<string>();
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
-import { searchAttributeKeys } from '../workflows/definitions';
+import { searchAttributeKeys } from './temporal-keys';
 
 /**
  * The Temporal CLI dev server as a child process. We spawn it ourselves (rather than through the

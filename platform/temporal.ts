@@ -1,9 +1,17 @@
 import fs from 'node:fs';
-import { Client, Connection, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
-import type { SearchAttributePair } from '@temporalio/common';
-import { CorrelationIdKey } from '../workflows/definitions';
+import {
+  Client,
+  Connection,
+  isGrpcServiceError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type TLSConfig,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import type { QueryDefinition, SearchAttributePair, SignalDefinition, Workflow } from '@temporalio/common';
 import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
+import { CorrelationIdKey } from './temporal-keys';
 
 /** Address, TLS and API key for both the client (API) and the native (worker) connection. */
 export function connectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
@@ -22,18 +30,6 @@ export function createTemporalClient(temporal: Config['temporal'], connection = 
   return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] } });
 }
 
-/** Run one call to Temporal under TEMPORAL_RPC_TIMEOUT: an outage becomes a quick error, never a hang. */
-export function withinRpcTimeout<T>(client: Client, temporal: Config['temporal'], call: () => Promise<T>): Promise<T> {
-  return client.withDeadline(Date.now() + temporal.rpcTimeoutMs, call);
-}
-
-/** Link to one run in the Temporal Web UI, or undefined when no UI URL is known. */
-export function webUiLink(temporal: Config['temporal'], workflowId: string, runId?: string): string | undefined {
-  if (!temporal.uiUrl) return undefined;
-  const base = `${temporal.uiUrl}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
-  return runId ? `${base}/${runId}/history` : base;
-}
-
 // gRPC status codes (numbers fixed by the gRPC spec).
 const DEADLINE_EXCEEDED = 4;
 const UNAVAILABLE = 14;
@@ -46,42 +42,147 @@ export function isTemporalUnavailable(err: unknown): boolean {
   return false;
 }
 
-export interface BusinessWorkflowStart {
+/** How a job type starts one workflow: made from the job's input by its declaration. */
+export interface WorkflowStart {
   workflowType: string;
   /** A business key: the same job always gets the same ID. */
   workflowId: string;
-  args: unknown[];
-  correlationId: string;
+  args: readonly unknown[];
   /** One line for the Web UI's summary (no PII). */
   summary: string;
   /** Markdown for the Web UI's details: what this job does. */
-  details: string;
+  details?: string;
   /** Search attributes besides CorrelationId (e.g. OrderId), so the Web UI can find the job. */
   searchAttributes?: SearchAttributePair[];
 }
 
-/**
- * Start a workflow that must run once per business key, whoever asks and however often: while a
- * run is open a repeat joins it; once it has closed the server refuses a new run with that ID
- * ('already-closed'). Bounded by TEMPORAL_RPC_TIMEOUT.
- */
-export async function startOnce(client: Client, temporal: Config['temporal'], job: BusinessWorkflowStart): Promise<{ runId: string } | 'already-closed'> {
-  try {
-    const handle = await withinRpcTimeout(client, temporal, () =>
-      client.workflow.start(job.workflowType, {
-        taskQueue: temporal.taskQueue,
-        workflowId: job.workflowId,
-        args: job.args,
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [{ key: CorrelationIdKey, value: job.correlationId }, ...(job.searchAttributes ?? [])],
-        staticSummary: job.summary,
-        staticDetails: job.details,
-      }),
-    );
-    return { runId: handle.firstExecutionRunId };
-  } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already-closed';
-    throw err;
-  }
+/** What a status read shows of one job: a workflow execution, its ID being the job ID. */
+export interface JobView {
+  jobId: string;
+  type: string;
+  status: string;
+  /**
+   * While it runs: what the workflow answered to the status query (its step for most jobs);
+   * null when no worker answered in time (the job waits on the queue). Once closed: null.
+   */
+  current: unknown;
+  result: unknown;
+  failure: { message: string } | null;
+  correlationId: string | null;
+  startedAt: string;
+  closedAt: string | null;
+  webUiUrl: string | null;
 }
+
+/** How long a status read waits for a worker to answer the job's status query. */
+const STATUS_QUERY_TIMEOUT_MS = 1_000;
+
+/**
+ * The one way Conveyor's roles talk to Temporal, built once per process from its client and
+ * config. Every call runs under TEMPORAL_RPC_TIMEOUT: an outage becomes a quick error, never a hang.
+ */
+export function createTemporalGateway(client: Client, temporal: Config['temporal']) {
+  const withinRpcTimeout = <T>(call: () => Promise<T>): Promise<T> => client.withDeadline(Date.now() + temporal.rpcTimeoutMs, call);
+  const startOptions = (start: WorkflowStart, correlationId?: string) => ({
+    taskQueue: temporal.taskQueue,
+    workflowId: start.workflowId,
+    args: [...start.args],
+    typedSearchAttributes: [...(correlationId ? [{ key: CorrelationIdKey, value: correlationId }] : []), ...(start.searchAttributes ?? [])],
+    staticSummary: start.summary,
+    staticDetails: start.details,
+  });
+
+  const gateway = {
+    client,
+    withinRpcTimeout,
+
+    /** Link to one run in the Temporal Web UI, or null when no UI URL is known (TEMPORAL_UI_URL). */
+    webUiLink(workflowId: string, runId?: string): string | null {
+      if (!temporal.uiUrl) return null;
+      const base = `${temporal.uiUrl}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+      return runId ? `${base}/${runId}/history` : base;
+    },
+
+    /**
+     * Start a workflow that must run once per business key, whoever asks and however often: while
+     * a run is open a repeat joins it; once it has closed the server refuses a new run with that
+     * ID ('already-closed').
+     */
+    async startOnce(start: WorkflowStart, correlationId: string): Promise<{ runId: string } | 'already-closed'> {
+      try {
+        const handle = await withinRpcTimeout(() =>
+          client.workflow.start(start.workflowType, {
+            ...startOptions(start, correlationId),
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          }),
+        );
+        return { runId: handle.firstExecutionRunId };
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already-closed';
+        throw err;
+      }
+    },
+
+    /** Signal a long-lived workflow, starting it first if it is not running (it comes to life on its first signal). */
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the SDK types signal arguments as any[]
+    async signalWithStart<Args extends any[]>(start: WorkflowStart, signal: SignalDefinition<Args>, signalArgs: Args): Promise<void> {
+      // By name: the caller's definition already checked the signal's arguments.
+      await withinRpcTimeout(() => client.workflow.signalWithStart<Workflow, unknown[]>(start.workflowType, { ...startOptions(start), signal: signal.name, signalArgs }));
+    },
+
+    /**
+     * Read one job: its description, then (one call, not two) `statusQuery` while it runs or its
+     * result once closed. Undefined when there is no such workflow.
+     */
+    async readJob<View>(jobId: string, statusQuery: QueryDefinition<View>): Promise<JobView | undefined> {
+      const handle = client.workflow.getHandle(jobId);
+      const description = await withinRpcTimeout(() => handle.describe()).catch((err: unknown) => {
+        if (err instanceof WorkflowNotFoundError) return undefined;
+        throw err;
+      });
+      if (!description) return undefined;
+      const status = description.status.name;
+      let current: unknown = null;
+      let result: unknown = null;
+      let failure: JobView['failure'] = null;
+      if (status === 'RUNNING') {
+        current = await client
+          .withDeadline(Date.now() + STATUS_QUERY_TIMEOUT_MS, () => handle.query(statusQuery))
+          .catch(() => null); // no worker polling right now: the job waits, its state is unknown
+      } else {
+        try {
+          result = await withinRpcTimeout(() => handle.result());
+        } catch (err) {
+          const cause = (err as { cause?: Error }).cause;
+          failure = { message: cause?.message || (err as Error).message };
+        }
+      }
+      return {
+        jobId,
+        type: description.type,
+        status,
+        current,
+        result,
+        failure,
+        correlationId: description.typedSearchAttributes.get(CorrelationIdKey) ?? null,
+        startedAt: description.startTime.toISOString(),
+        closedAt: description.closeTime?.toISOString() ?? null,
+        webUiUrl: gateway.webUiLink(jobId, description.runId),
+      };
+    },
+
+    /** Signal or update a running job; 'not-open' when it has closed or never existed. */
+    async sendToOpen<T>(jobId: string, send: (handle: WorkflowHandle) => Promise<T>): Promise<T | 'not-open'> {
+      try {
+        return await withinRpcTimeout(() => send(client.workflow.getHandle(jobId)));
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return 'not-open';
+        throw err;
+      }
+    },
+  };
+  return gateway;
+}
+
+export type TemporalGateway = ReturnType<typeof createTemporalGateway>;

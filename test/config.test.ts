@@ -32,7 +32,7 @@ test.each([
 });
 
 test('a bad value stops `npm start` before anything starts, with a readable message', () => {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', 'worker/start.ts'], {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', 'bin/start.ts'], {
     cwd: path.resolve(__dirname, '..'),
     env: { ...process.env, PORT: 'not-a-port', WELCOME_FOLLOW_UP_DELAY: 'whenever' },
     encoding: 'utf8',

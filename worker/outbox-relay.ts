@@ -10,8 +10,8 @@ import { withCorrelationId } from '../platform/correlation';
 import { failpoint } from '../platform/failpoint';
 import type { Logger } from '../platform/logger';
 import { liveEvents } from '../platform/live-events';
-import { isTemporalUnavailable, startOnce } from '../platform/temporal';
-import { USER_ID_PATTERN, welcomeEmailJob } from '../workflows/definitions';
+import { createTemporalGateway, isTemporalUnavailable } from '../platform/temporal';
+import { jobs } from '../workflows/registry';
 import { deliverToSubscribers, wakeConsumerGroups } from './event-delivery';
 
 /**
@@ -43,12 +43,6 @@ const streamEvent = z.object({
   createdAt: z.string(),
 });
 
-const userSignedUp = z.object({
-  userId: z.string().regex(USER_ID_PATTERN),
-  email: z.email(),
-  name: z.string().min(1),
-});
-
 function parsePayload<T>(schema: z.ZodType<T>, row: OutboxRow): T {
   const parsed = schema.safeParse(JSON.parse(row.payload));
   if (!parsed.success) throw new PermanentPublishError(`invalid ${row.event_type} payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -66,24 +60,26 @@ export interface RelayDeps {
 export function createOutboxRelay({ config, db, client, logger, identity = `relay-${randomUUID().slice(0, 8)}` }: RelayDeps) {
   const log = logger.child({ component: 'outbox-relay', relay: identity });
   const stats = { published: 0, retried: 0, parked: 0, outages: 0 };
+  const gateway = createTemporalGateway(client, config.temporal);
 
-  /** What each outbox message means in Temporal. Add an entry to publish a new kind of message. */
+  /** What each outbox message means in Temporal: a job declared to start on it, or the event log's delivery. */
   const publishers: Record<string, (row: OutboxRow) => Promise<void>> = {
     /** A domain event was appended to its stream: wake the stream's consumer groups, deliver it to subscribers, broadcast it live. */
     async EventAppended(row) {
       const event = parsePayload(streamEvent, row);
-      await wakeConsumerGroups(client, config.temporal, event.stream);
-      await deliverToSubscribers(client, config.temporal, event);
+      await wakeConsumerGroups(gateway, event.stream);
+      await deliverToSubscribers(gateway, event);
       liveEvents.publish(event);
     },
-    async UserSignedUp(row) {
-      const user = parsePayload(userSignedUp, row);
-      await startOnce(client, config.temporal, {
-        ...welcomeEmailJob({ ...user, followUpDelayMs: config.welcomeFollowUpDelayMs }),
-        correlationId: row.correlation_id,
-      });
-    },
   };
+  for (const job of jobs) {
+    const trigger = job.outbox;
+    if (!trigger) continue;
+    // The job's ID comes from the row's content, so publishing a row twice starts it once.
+    publishers[trigger.eventType] = async (row) => {
+      await gateway.startOnce(job.start(trigger.toInput(parsePayload(trigger.payload, row), config)), row.correlation_id);
+    };
+  }
 
   /** Publish one row and settle it; 'unavailable' leaves it untouched for after the outage. */
   async function publishRow(row: OutboxRow): Promise<'done' | 'unavailable'> {
@@ -159,7 +155,7 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
         try {
           // Every consumer group defined in code runs: a new one starts at offset 0 and catches up.
           if (!consumerGroupsStarted) {
-            await wakeConsumerGroups(client, config.temporal);
+            await wakeConsumerGroups(gateway);
             consumerGroupsStarted = true;
           }
           const handled = await publishBatch();

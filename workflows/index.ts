@@ -1,6 +1,7 @@
-// The worker bundles this file: every workflow Conveyor runs is exported here.
-export { deposit } from './deposit';
-export { order } from './order';
-export { shipment } from './shipment';
-export { reaction, streamConsumer, topicSubscriber } from './streams';
-export { welcomeEmail } from './welcome-email';
+// The worker bundles this file: every workflow Conveyor runs is exported here (one line per job
+// type in workflows/registry.ts).
+export { deposit } from './deposit/workflow';
+export { order } from './order/workflow';
+export { shipment } from './shipment/workflow';
+export { reaction, streamConsumer, topicSubscriber } from './streams/workflow';
+export { welcomeEmail } from './welcome-email/workflow';

@@ -19,14 +19,14 @@ import {
   type WorkflowInterceptorsFactory,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { CORRELATION_HEADER, CorrelationIdKey } from './definitions';
+import { CORRELATION_HEADER, CorrelationIdKey } from '../platform/temporal-keys';
 
 // Module state is per workflow execution: each run has its own copy of the bundle's globals.
 let correlationId: string | undefined;
 
-function withHeader<T extends { headers: Record<string, unknown> }>(input: T): T {
-  if (!correlationId) return input;
-  return { ...input, headers: { ...input.headers, [CORRELATION_HEADER]: defaultPayloadConverter.toPayload(correlationId) } };
+function withHeader<T extends { headers: Record<string, unknown> }>(input: T, id = correlationId): T {
+  if (!id) return input;
+  return { ...input, headers: { ...input.headers, [CORRELATION_HEADER]: defaultPayloadConverter.toPayload(id) } };
 }
 
 class CorrelationInbound implements WorkflowInboundCallsInterceptor {
@@ -53,10 +53,13 @@ class CorrelationOutbound implements WorkflowOutboundCallsInterceptor {
   startChildWorkflowExecution(input: StartChildWorkflowExecutionInput, next: Next<WorkflowOutboundCallsInterceptor, 'startChildWorkflowExecution'>) {
     const given = input.options.typedSearchAttributes;
     const pairs = Array.isArray(given) ? given : [];
-    const hasCorrelation = pairs.some((p) => p.key.name === CorrelationIdKey.name) || (given && !Array.isArray(given));
+    // A child started for an event (a reaction) names that event's correlation ID itself: it
+    // carries that one, not the ID of whatever first started this long-lived parent.
+    const own = pairs.find((p) => p.key.name === CorrelationIdKey.name)?.value as string | undefined;
+    const hasCorrelation = own !== undefined || (given && !Array.isArray(given));
     const options =
       correlationId && !hasCorrelation ? { ...input.options, typedSearchAttributes: [...pairs, { key: CorrelationIdKey, value: correlationId }] } : input.options;
-    return next(withHeader({ ...input, options }));
+    return next(withHeader({ ...input, options }, own ?? correlationId));
   }
   getLogAttributes(input: Record<string, unknown>, next: Next<WorkflowOutboundCallsInterceptor, 'getLogAttributes'>) {
     return next(correlationId ? { ...input, correlationId } : input);

@@ -5,7 +5,7 @@
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { DepositRequest, DepositResult } from '../../workflows/definitions';
+import type { DepositRequest, DepositResult } from '../../workflows/deposit/definition';
 
 const { applyDeposit } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',

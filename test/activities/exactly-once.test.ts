@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createAccountActivities, type DepositApplied, type DepositInput } from '../../activities/accounts';
-import { once } from '../../activities/once';
+import { once } from '../../db/once';
 import { openDatabase, type Database } from '../../db/database';
 import { asTemporalLogger } from '../../platform/logger';
 import { testLogger, uniqueTag } from '../support/env';

@@ -5,7 +5,8 @@
  */
 import { demoInventory, seedDemoData } from '../../db/seed';
 import { readMailbox } from '../../platform/mail-catcher';
-import { CorrelationIdKey, CustomerIdKey, OrderIdKey, shipmentWorkflowId } from '../../workflows/definitions';
+import { CorrelationIdKey, CustomerIdKey, OrderIdKey } from '../../platform/temporal-keys';
+import { shipmentWorkflowId } from '../../workflows/shipment/definition';
 import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';

@@ -19,7 +19,7 @@ interface MainJob {
 }
 
 async function startMainJob(env: Record<string, string>): Promise<MainJob> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/start.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/start.ts'], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

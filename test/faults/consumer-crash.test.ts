@@ -7,7 +7,7 @@ import { openDatabase, type Database } from '../../db/database';
 import { appendEvent } from '../../db/events';
 import { loadConfig, type Config } from '../../platform/config';
 import { createOutboxRelay } from '../../worker/outbox-relay';
-import { consumerProgressQuery, streamConsumerWorkflowId } from '../../workflows/definitions';
+import { consumerProgressQuery, streamConsumerWorkflowId } from '../../workflows/streams/definition';
 import { connectClient, quietTemporalRuntime, startTestWorker, testEnv, testLogger, uniqueTag, waitFor } from '../support/env';
 import { ISOLATED_NAMESPACES } from '../support/namespaces';
 import { spawnWorker } from '../support/processes';

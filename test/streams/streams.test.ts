@@ -3,9 +3,10 @@
  * with a real worker and relay (SQLite).
  */
 import { appendEvent, type DomainEvent, type StoredEvent } from '../../db/events';
+import { createTemporalGateway } from '../../platform/temporal';
 import { deliverToSubscribers } from '../../worker/event-delivery';
 import { createOutboxRelay, type OutboxRelay } from '../../worker/outbox-relay';
-import { consumerProgressQuery, streamConsumerWorkflowId } from '../../workflows/definitions';
+import { consumerProgressQuery, streamConsumerWorkflowId } from '../../workflows/streams/definition';
 import { json, postJson, testLogger, uniqueTag, waitFor } from '../support/env';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { ISOLATED_NAMESPACES } from '../support/namespaces';
@@ -77,7 +78,7 @@ test('an event published 5 times (publisher retries): the durable subscriber rea
     correlationId: uniqueTag('corr'),
   });
   // The relay delivers it once; four more deliveries, as a retrying publisher would make.
-  for (let i = 0; i < 4; i++) await deliverToSubscribers(d.client, d.config.temporal, event);
+  for (let i = 0; i < 4; i++) await deliverToSubscribers(createTemporalGateway(d.client, d.config.temporal), event);
 
   const points = await waitFor('the loyalty credit', async () =>
     (await d.db.selectFrom('ledger_entries').selectAll().where('account_id', '=', `${accountId}.points`).execute()).find(Boolean),

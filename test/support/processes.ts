@@ -6,9 +6,9 @@ const root = path.resolve(__dirname, '..', '..');
 
 /** Conveyor's roles as run by `npm run <role>`, and the log line each prints once it is ready. */
 const roles = {
-  worker: { script: 'worker/main.ts', ready: '"msg":"worker polling"' },
-  api: { script: 'api/main.ts', ready: '"msg":"API listening"' },
-  relay: { script: 'worker/relay-main.ts', ready: '"msg":"outbox relay running"' },
+  worker: { script: 'bin/worker.ts', ready: '"msg":"worker polling"' },
+  api: { script: 'bin/api.ts', ready: '"msg":"API listening"' },
+  relay: { script: 'bin/relay.ts', ready: '"msg":"outbox relay running"' },
 };
 
 export interface RoleProcess {

@@ -10,7 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { DepositApplied, DepositInput } from '../../activities/accounts';
 import { sdkExecutable, TEMPORAL_TEST_SERVER } from '../../platform/temporal-binaries';
-import { depositWorkflowId, type DepositRequest, type DepositResult } from '../../workflows/definitions';
+import { depositWorkflowId, type DepositRequest, type DepositResult } from '../../workflows/deposit/definition';
 import { quietTemporalRuntime, uniqueTag, workflowBundle } from '../support/env';
 
 const taskQueue = 'deposit-test';

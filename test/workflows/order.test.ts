@@ -17,17 +17,9 @@ import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../../activities';
 import { openDatabase, type Database } from '../../db/database';
 import { sdkExecutable, TEMPORAL_TEST_SERVER } from '../../platform/temporal-binaries';
-import {
-  cancelOrderUpdate,
-  carrierEventSignal,
-  orderStatusQuery,
-  orderWorkflowId,
-  shipmentWorkflowId,
-  type CarrierEventType,
-  type OrderInput,
-  type OrderView,
-} from '../../workflows/definitions';
-import type { order } from '../../workflows/order';
+import { cancelOrderUpdate, orderStatusQuery, orderWorkflowId, type OrderInput, type OrderView } from '../../workflows/order/definition';
+import type { order } from '../../workflows/order/workflow';
+import { carrierEventSignal, shipmentWorkflowId, type CarrierEventType } from '../../workflows/shipment/definition';
 import { quietTemporalRuntime, tempDir, uniqueTag, waitFor, workflowBundle } from '../support/env';
 import { balanceOf as balanceOfAccount, openAccount, stockOf as stockOfSku, stockSku, untilBooked } from '../support/shop';
 

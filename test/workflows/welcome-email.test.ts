@@ -7,8 +7,8 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { SendEmailInput, SendEmailResult } from '../../activities/email';
 import { sdkExecutable, TEMPORAL_TEST_SERVER } from '../../platform/temporal-binaries';
-import { unsubscribeSignal, welcomeEmailWorkflowId, type WelcomeEmailInput } from '../../workflows/definitions';
-import type { welcomeEmail } from '../../workflows/welcome-email';
+import { unsubscribeSignal, welcomeEmailWorkflowId, type WelcomeEmailInput } from '../../workflows/welcome-email/definition';
+import type { welcomeEmail } from '../../workflows/welcome-email/workflow';
 import { quietTemporalRuntime, uniqueTag, workflowBundle } from '../support/env';
 
 const THREE_DAYS_MS = 3 * 24 * 60 * 60 * 1000;

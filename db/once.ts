@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Transaction } from 'kysely';
-import type { Database } from '../db/database';
-import type { DatabaseSchema } from '../db/schema';
+import type { Database } from './database';
+import type { DatabaseSchema } from './schema';
 
 export interface OnceOutcome<T> {
   result: T;

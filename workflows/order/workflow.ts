@@ -11,22 +11,21 @@ import {
   workflowInfo,
   type RetryPolicy,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities } from '../../activities';
+import { Compensations } from '../saga';
+import { shipmentPickedUpSignal, shipmentStart, PICK_UP_WINDOW } from '../shipment/definition';
+import { shipment } from '../shipment/workflow';
+import { trackSteps } from '../steps';
 import {
   cancelOrderUpdate,
   itemCount,
   orderStatusQuery,
   PAYMENT_WINDOW,
-  PICK_UP_WINDOW,
-  progressQuery,
-  shipmentPickedUpSignal,
-  shipmentWorkflowId,
-  type CompensationView,
+  type CompensationName,
   type OrderInput,
   type OrderView,
   type StepName,
-} from './definitions';
-import { shipment } from './shipment';
+} from './definition';
 
 // Every step and every compensation is exactly-once or idempotent (keyed by `<workflowId>/<step>`),
 // so each is retried until it succeeds; only a business refusal (non-retryable) fails a step.
@@ -70,11 +69,10 @@ export async function order(input: OrderInput): Promise<OrderView> {
   };
   const saga = new CancellationScope();
   let cancelReason: string | undefined;
-  // Filled as steps start, newest first: the order compensations run in.
-  const compensations: Array<{ name: CompensationView['name']; run: () => Promise<{ reverted: boolean }> }> = [];
+  const compensations = new Compensations<CompensationName>();
 
   setHandler(orderStatusQuery, () => view);
-  setHandler(progressQuery, () => ({ step: view.steps.find((s) => s.state === 'running')?.name ?? view.status.toLowerCase() }));
+  trackSteps('recording the order', { stepOf: () => view.steps.find((s) => s.state === 'running')?.name ?? view.status.toLowerCase() });
   setHandler(shipmentPickedUpSignal, () => void (view.pickedUp = true));
   setHandler(
     cancelOrderUpdate,
@@ -113,64 +111,63 @@ export async function order(input: OrderInput): Promise<OrderView> {
       await saveOrder.executeWithOptions({ summary: 'Record the order' }, [view]);
 
       const reserveKey = `${workflowId}/reserve`;
-      compensations.unshift({
-        name: 'release inventory',
-        run: () => releaseInventory.executeWithOptions({ summary: 'Compensate: release inventory' }, [{ operationKey: `${workflowId}/release`, reserveKey }]),
-      });
-      const reservation = await step(
-        'reserve inventory',
-        'reserving inventory…',
-        () => reserveInventory.executeWithOptions({ summary: 'Reserve inventory' }, [{ operationKey: reserveKey, items: input.items }]),
-        (r) => `reserved ${itemCount(r.items)} items for ${r.amount} ${r.currency}`,
+      const reservation = await compensations.step(
+        'release inventory',
+        () => releaseInventory.executeWithOptions({ summary: 'Compensate: release inventory' }, [{ operationKey: `${workflowId}/release`, reserveKey }]),
+        () =>
+          step(
+            'reserve inventory',
+            'reserving inventory…',
+            () => reserveInventory.executeWithOptions({ summary: 'Reserve inventory' }, [{ operationKey: reserveKey, items: input.items }]),
+            (r) => `reserved ${itemCount(r.items)} items for ${r.amount} ${r.currency}`,
+          ),
       );
       Object.assign(view, { amount: reservation.amount, currency: reservation.currency });
 
       const chargeKey = `${workflowId}/charge`;
-      compensations.unshift({
-        name: 'refund payment',
-        run: () => refundPayment.executeWithOptions({ summary: 'Compensate: refund payment' }, [{ operationKey: `${workflowId}/refund`, chargeKey }]),
-      });
-      const charge = await step(
-        'charge payment',
-        `charging ${reservation.amount} ${reservation.currency} to account ${input.paymentAccountId}…`,
+      const charge = await compensations.step(
+        'refund payment',
+        () => refundPayment.executeWithOptions({ summary: 'Compensate: refund payment' }, [{ operationKey: `${workflowId}/refund`, chargeKey }]),
         () =>
-          chargePayment
-            .executeWithOptions({ summary: 'Charge payment' }, [
-              { operationKey: chargeKey, accountId: input.paymentAccountId, amount: reservation.amount, currency: reservation.currency },
-            ])
-            .catch((err: unknown) => {
-              // The server stops retrying when the next attempt would end past the window.
-              if (err instanceof ActivityFailure && (err.retryState === 'TIMEOUT' || err.cause instanceof TimeoutFailure)) {
-                throw ApplicationFailure.nonRetryable(`payment not settled within ${PAYMENT_WINDOW} of the reservation: the reservation expired`, 'PaymentWindowExpired');
-              }
-              throw err;
-            }),
-        (c) => `charged ${c.amount} ${c.currency}; balance ${c.balance}`,
+          step(
+            'charge payment',
+            `charging ${reservation.amount} ${reservation.currency} to account ${input.paymentAccountId}…`,
+            () =>
+              chargePayment
+                .executeWithOptions({ summary: 'Charge payment' }, [
+                  { operationKey: chargeKey, accountId: input.paymentAccountId, amount: reservation.amount, currency: reservation.currency },
+                ])
+                .catch((err: unknown) => {
+                  // The server stops retrying when the next attempt would end past the window.
+                  if (err instanceof ActivityFailure && (err.retryState === 'TIMEOUT' || err.cause instanceof TimeoutFailure)) {
+                    throw ApplicationFailure.nonRetryable(`payment not settled within ${PAYMENT_WINDOW} of the reservation: the reservation expired`, 'PaymentWindowExpired');
+                  }
+                  throw err;
+                }),
+            (c) => `charged ${c.amount} ${c.currency}; balance ${c.balance}`,
+          ),
       );
 
-      const shipmentId = shipmentWorkflowId(input.orderId);
-      compensations.unshift({
-        name: 'cancel shipment',
-        run: () =>
+      const child = shipmentStart({ orderId: input.orderId, items: input.items });
+      await compensations.step(
+        'cancel shipment',
+        () =>
           cancelShipment.executeWithOptions({ summary: 'Compensate: cancel shipment' }, [
-            { operationKey: `${workflowId}/cancel-shipment`, bookKey: `${shipmentId}/book`, orderId: input.orderId },
+            { operationKey: `${workflowId}/cancel-shipment`, bookKey: `${child.workflowId}/book`, orderId: input.orderId },
           ]),
-      });
-      await step(
-        'ship',
-        'shipping: waiting for the carrier…',
-        async () => {
-          const outcome = await executeChild(shipment, {
-            workflowId: shipmentId,
-            args: [{ orderId: input.orderId, items: input.items }],
-            typedSearchAttributes,
-            staticSummary: `Shipment of order ${input.orderId}`,
-          });
-          if (outcome === 'lost') throw ApplicationFailure.nonRetryable('the carrier lost the parcel', 'ParcelLost');
-          if (outcome === 'not picked up') throw ApplicationFailure.nonRetryable(`the carrier did not pick the parcel up within ${PICK_UP_WINDOW}`, 'NotPickedUp');
-          return outcome;
-        },
-        () => 'delivered',
+        () =>
+          step(
+            'ship',
+            'shipping: waiting for the carrier…',
+            async () => {
+              // The child carries the order's search attributes, so `OrderId="…"` finds both.
+              const outcome = await executeChild(shipment, { workflowId: child.workflowId, args: child.args, typedSearchAttributes, staticSummary: child.summary });
+              if (outcome === 'lost') throw ApplicationFailure.nonRetryable('the carrier lost the parcel', 'ParcelLost');
+              if (outcome === 'not picked up') throw ApplicationFailure.nonRetryable(`the carrier did not pick the parcel up within ${PICK_UP_WINDOW}`, 'NotPickedUp');
+              return outcome;
+            },
+            () => 'delivered',
+          ),
       );
 
       await step(
@@ -192,13 +189,10 @@ export async function order(input: OrderInput): Promise<OrderView> {
     if (!(err instanceof TemporalFailure)) throw err;
     view.reason = cancelReason ?? failureReason(err);
     view.status = 'COMPENSATING';
-    await CancellationScope.nonCancellable(async () => {
-      for (const compensation of compensations) {
-        setCurrentDetails(`**Compensating:** ${compensation.name}… (${view.reason})`);
-        const { reverted } = await compensation.run();
-        view.compensations.push({ name: compensation.name, outcome: reverted ? 'undone' : 'nothing to undo', finishedAt: now() });
-      }
-    });
+    await compensations.compensate(
+      (name) => setCurrentDetails(`**Compensating:** ${name}… (${view.reason})`),
+      ({ name, reverted }) => view.compensations.push({ name, outcome: reverted ? 'undone' : 'nothing to undo', finishedAt: now() }),
+    );
     view.status = cancelReason !== undefined ? 'CANCELED' : 'FAILED';
   }
 

@@ -16,8 +16,8 @@ import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
-import { createOutboxRelay } from './outbox-relay';
-import { createWorker, installTemporalRuntime } from './worker';
+import { createOutboxRelay } from '../worker/outbox-relay';
+import { createWorker, installTemporalRuntime } from '../worker/worker';
 
 async function main() {
   const config = loadConfigOrExit();

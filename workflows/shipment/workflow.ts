@@ -1,16 +1,11 @@
-import { condition, getExternalWorkflowHandle, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import {
-  carrierEventSignal,
-  PICK_UP_WINDOW,
-  progressQuery,
-  shipmentPickedUpSignal,
-  type ShipmentInput,
-  type ShipmentOutcome,
-} from './definitions';
+import { condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { trackSteps } from '../steps';
+import { carrierEventSignal, PICK_UP_WINDOW, shipmentPickedUpSignal, type ShipmentInput, type ShipmentOutcome } from './definition';
 
-// Booking is exactly-once (keyed by `<workflowId>/book`), so it is retried until it succeeds.
-const { bookCarrier } = proxyActivities<Activities>({
+// Booking is exactly-once (keyed by `<workflowId>/book`) and the OrderShipped event is appended
+// once (its event ID is the shipment's), so both are retried until they succeed.
+const { bookCarrier, recordShipped } = proxyActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
@@ -23,10 +18,9 @@ const { bookCarrier } = proxyActivities<Activities>({
  */
 export async function shipment(input: ShipmentInput): Promise<ShipmentOutcome> {
   const { workflowId, parent } = workflowInfo();
-  let step = 'booking the carrier';
+  const enterStep = trackSteps('booking the carrier');
   let pickedUp = false;
   let ended: 'delivered' | 'lost' | undefined;
-  setHandler(progressQuery, () => ({ step }));
   setHandler(
     carrierEventSignal,
     ({ type }) => {
@@ -35,12 +29,7 @@ export async function shipment(input: ShipmentInput): Promise<ShipmentOutcome> {
     },
     { description: 'A carrier event: picked_up, delivered or lost.' },
   );
-  const enterStep = (next: string) => {
-    step = next;
-    setCurrentDetails(`**Step:** ${next}`);
-  };
 
-  enterStep('booking the carrier');
   const booking = await bookCarrier.executeWithOptions({ summary: `Book the carrier for order ${input.orderId}` }, [
     { operationKey: `${workflowId}/book`, orderId: input.orderId },
   ]);
@@ -53,6 +42,11 @@ export async function shipment(input: ShipmentInput): Promise<ShipmentOutcome> {
   }
   // From now on the order may no longer be canceled: tell it.
   if (pickedUp && parent) await getExternalWorkflowHandle(parent.workflowId).signal(shipmentPickedUpSignal);
+  // OrderShipped goes into the `shipments` stream from here, under the order's correlation ID
+  // (shipments started before this change had the carrier's HTTP request write it).
+  if (pickedUp && patched('shipment-records-shipped')) {
+    await recordShipped.executeWithOptions({ summary: 'Record OrderShipped' }, [{ eventId: `${workflowId}#OrderShipped`, orderId: input.orderId }]);
+  }
 
   enterStep(`parcel ${booking.trackingNumber} in transit`);
   await condition(() => ended !== undefined);

@@ -8,19 +8,17 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import type { Activities } from '../activities';
+import type { Activities } from '../../activities';
 import {
   consumerProgressQuery,
-  CorrelationIdKey,
   deliverSignal,
-  EventTypeKey,
-  reactionWorkflowId,
+  reactionStart,
   seekSignal,
   wakeSignal,
-  type StreamConsumerInput,
+  type ConsumerGroup,
   type StreamEvent,
   type SubscriberInput,
-} from './definitions';
+} from './definition';
 
 const { processConsumerBatch } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -29,8 +27,9 @@ const { processConsumerBatch } = proxyActivities<Activities>({
 const { applyDeposit, orderContact, sendEmail } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds' });
 
 const BATCH_SIZE = 100;
-/** Bounded history: after this many loop turns the workflow continues as new. */
-const TURNS_PER_RUN = 200;
+/** Bounded history: a consumer continues as new after this many batches, a subscriber after this many events. */
+const BATCHES_PER_RUN = 200;
+const EVENTS_PER_RUN = 200;
 /** With no wake signal, look at the log this often anyway (a lost signal only delays). */
 const IDLE_CHECK = '1 minute';
 const RECENT_IDS_KEPT = 1_000;
@@ -39,7 +38,7 @@ const RECENT_IDS_KEPT = 1_000;
  * A consumer group (Kafka-style): reads its stream after its committed offset in batches,
  * handles each event once, commits the offset. New events wake it by signal; a seek moves it.
  */
-export async function streamConsumer(input: StreamConsumerInput): Promise<never> {
+export async function streamConsumer(input: Pick<ConsumerGroup, 'stream' | 'group'>): Promise<never> {
   let woken = false;
   let seekTo: number | undefined;
   const progress = { applied: 0, duplicatesSkipped: 0, committedOffset: 0 };
@@ -50,7 +49,7 @@ export async function streamConsumer(input: StreamConsumerInput): Promise<never>
   });
   setHandler(consumerProgressQuery, () => progress);
 
-  for (let turn = 0; turn < TURNS_PER_RUN && !workflowInfo().continueAsNewSuggested; turn++) {
+  for (let batches = 0; batches < BATCHES_PER_RUN && !workflowInfo().continueAsNewSuggested; batches++) {
     const seeking = seekTo;
     seekTo = undefined;
     const batch = await processConsumerBatch.executeWithOptions({ summary: `Read ${input.stream} for ${input.group}` }, [
@@ -82,28 +81,23 @@ export async function topicSubscriber(input: SubscriberInput): Promise<never> {
     queue.push(event);
   });
 
-  for (let handled = 0; handled < TURNS_PER_RUN && !workflowInfo().continueAsNewSuggested; ) {
-    await condition(() => queue.length > 0, IDLE_CHECK, { summary: 'Wait for events' });
-    while (queue.length > 0) {
-      const event = queue.shift()!;
-      try {
-        await executeChild(reaction, {
-          workflowId: reactionWorkflowId(input.subscriber, event.eventId),
-          args: [{ subscriber: input.subscriber, event }],
-          typedSearchAttributes: [
-            { key: CorrelationIdKey, value: event.correlationId },
-            { key: EventTypeKey, value: event.type },
-          ],
-          staticSummary: `${input.subscriber} reacts to ${event.type} ${event.eventId}`,
-        });
-      } catch (err) {
-        // Reacted before (e.g. before a continue-as-new forgot the ID): the child ID makes it once.
-        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      }
-      handled++;
+  /** React once per event: the child's ID is derived from the event, so a second start is refused. */
+  async function react(event: StreamEvent): Promise<void> {
+    const child = reactionStart(input.subscriber, event);
+    try {
+      await executeChild(reaction, { workflowId: child.workflowId, args: [{ subscriber: input.subscriber, event }], typedSearchAttributes: child.searchAttributes, staticSummary: child.summary });
+    } catch (err) {
+      // Reacted before (e.g. before a continue-as-new forgot the ID): the child ID makes it once.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
   }
-  // Drain whatever arrived meanwhile before handing over; carry recent IDs so redeliveries stay cheap.
+
+  for (let handled = 0; handled < EVENTS_PER_RUN && !workflowInfo().continueAsNewSuggested; ) {
+    await condition(() => queue.length > 0, IDLE_CHECK, { summary: 'Wait for events' });
+    for (; queue.length > 0; handled++) await react(queue.shift()!);
+  }
+  // The queue is empty here and nothing was awaited since, so no delivered event is left behind
+  // (a queued one is already in `seen`: the next run would drop it as a redelivery).
   return continueAsNew<typeof topicSubscriber>({ ...input, recentlySeen: [...seen].slice(-RECENT_IDS_KEPT) });
 }
 

@@ -1,6 +1,7 @@
-import { log, patched, proxyActivities, proxyLocalActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { progressQuery, type DepositRequest, type DepositResult } from './definitions';
+import { log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { trackSteps } from '../steps';
+import type { DepositRequest, DepositResult } from './definition';
 
 // Exactly-once effect: at-least-once delivery (retried until it succeeds) of an activity that
 // records its operation key in the same transaction as the balance change.
@@ -31,16 +32,14 @@ const dispatched = {
 /** Credit an account once, however often the request, the task or the activity is repeated. */
 export async function deposit(request: DepositRequest): Promise<DepositResult> {
   const { workflowId } = workflowInfo();
-  let step = 'applying deposit';
-  setHandler(progressQuery, () => ({ step }));
+  const enterStep = trackSteps('applying deposit', { details: `**Step:** applying ${request.amount} ${request.currency} to ${request.accountId}` });
   const { applyDeposit, recordTelemetry } = patched('deposit-local-activities') ? local : dispatched;
-  setCurrentDetails(`**Step:** applying ${request.amount} ${request.currency} to ${request.accountId}`);
 
   const applied = await applyDeposit.executeWithOptions({ summary: `Apply deposit to ${request.accountId}` }, [
     { operationKey: `${workflowId}/apply`, ...request },
   ]);
 
-  step = 'recording telemetry';
+  enterStep('recording telemetry');
   const telemetry = await recordTelemetry
     .executeWithOptions({ summary: 'Record deposit telemetry (at most once)' }, [
       { name: 'deposit.applied', payload: { accountId: request.accountId, amount: request.amount, currency: request.currency } },
@@ -53,7 +52,6 @@ export async function deposit(request: DepositRequest): Promise<DepositResult> {
       },
     );
 
-  step = 'done';
-  setCurrentDetails(`**Done:** balance ${applied.balance} ${request.currency}`);
+  enterStep('done', `**Done:** balance ${applied.balance} ${request.currency}`);
   return { entryId: applied.entryId, balance: applied.balance, appliedNow: applied.appliedNow, attempts: applied.attempt, telemetry };
 }

@@ -3,7 +3,7 @@ import { openDatabase } from '../db/database';
 import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { asTemporalLogger, createLogger } from '../platform/logger';
-import { createWorker, installTemporalRuntime } from './worker';
+import { createWorker, installTemporalRuntime } from '../worker/worker';
 
 async function main() {
   const config = loadConfigOrExit();

@@ -4,7 +4,7 @@ import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { createLogger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal';
-import { startApiServer } from './server';
+import { startApiServer } from '../api/server';
 
 async function main() {
   const config = loadConfigOrExit();

@@ -7,7 +7,7 @@ import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { createLogger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal';
-import { createOutboxRelay } from './outbox-relay';
+import { createOutboxRelay } from '../worker/outbox-relay';
 
 async function main() {
   const config = loadConfigOrExit();

@@ -1,11 +1,7 @@
-import { condition, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import {
-  progressQuery,
-  unsubscribeSignal,
-  type WelcomeEmailInput,
-  type WelcomeEmailResult,
-} from './definitions';
+import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { trackSteps } from '../steps';
+import { unsubscribeSignal, type WelcomeEmailInput, type WelcomeEmailResult } from './definition';
 
 // Sending mail is idempotent (keyed by workflow ID and step), so retries are safe: at-least-once.
 const { sendEmail } = proxyActivities<Activities>({
@@ -19,18 +15,12 @@ const { sendEmail } = proxyActivities<Activities>({
  */
 export async function welcomeEmail(input: WelcomeEmailInput): Promise<WelcomeEmailResult> {
   const { workflowId } = workflowInfo();
-  let step = 'sending welcome email';
+  const enterStep = trackSteps('sending welcome email');
   let unsubscribed = false;
-  setHandler(progressQuery, () => ({ step }));
   setHandler(unsubscribeSignal, () => void (unsubscribed = true), {
     description: 'Stop the follow-up email; the welcome email is not affected.',
   });
-  const enterStep = (next: string) => {
-    step = next;
-    setCurrentDetails(`**Step:** ${next}`);
-  };
 
-  enterStep('sending welcome email');
   const welcome = await sendEmail.executeWithOptions(
     { summary: 'Send welcome email' },
     [{ idempotencyKey: `${workflowId}/welcome`, to: input.email, template: 'welcome', name: input.name }],
