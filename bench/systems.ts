@@ -104,12 +104,15 @@ export async function startRedis(ctx: BenchContext, label: string): Promise<{ po
   return { port, child, stop: () => child.stop(5_000) };
 }
 
+/** What a benchmark child reports over IPC: { type: 'ready', … } once serving, then its own messages. */
+export type ChildMessage = { type?: string } & Record<string, unknown>;
+
 /** A child that says { type: 'ready' } over IPC once it is serving. */
-export async function startReadyChild(script: string, env: NodeJS.ProcessEnv, logFile: string, onMessage?: (m: any) => void) {
+export async function startReadyChild(script: string, env: NodeJS.ProcessEnv, logFile: string, onMessage?: (m: ChildMessage) => void) {
   const child = startNodeChild(script, env, logFile);
-  const ready = await new Promise<any>((resolve, reject) => {
+  const ready = await new Promise<ChildMessage>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} not ready within 60 s (see ${logFile})`)), 60_000);
-    child.process.on('message', (m: any) => {
+    child.process.on('message', (m: ChildMessage) => {
       if (m?.type === 'ready') {
         clearTimeout(timer);
         resolve(m);
@@ -200,8 +203,8 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
     let worker: Child | undefined;
     let maxCachedWorkflows: number | undefined;
     const floorDone = new Map<string, number[]>();
-    const onMessage = (m: any) => {
-      if (m?.type === 'done') floorDone.set(m.id, [...(floorDone.get(m.id) ?? []), m.at]);
+    const onMessage = (m: ChildMessage) => {
+      if (m.type === 'done') floorDone.set(m.id as string, [...(floorDone.get(m.id as string) ?? []), m.at as number]);
     };
     const procs: Array<{ name: string; pid: number }> = [];
 
@@ -226,7 +229,7 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
       const startWorker = async () => {
         const { child, ready } = await startReadyChild(path.join(root, 'bench/worker-proc.ts'), env, workerLog, onMessage);
         worker = child;
-        maxCachedWorkflows = ready.maxCachedWorkflows;
+        maxCachedWorkflows = ready.maxCachedWorkflows as number;
       };
       stops.push(async () => worker?.stop());
       const workerStarted = startWorker();

@@ -131,7 +131,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     } catch (err) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`Temporal dev server did not answer on ${address} within ${options.startTimeoutMs ?? 60_000} ms: ${(err as Error).message}`);
+        throw new Error(`Temporal dev server did not answer on ${address} within ${options.startTimeoutMs ?? 60_000} ms: ${(err as Error).message}`, { cause: err });
       }
       await sleep(200);
     }
