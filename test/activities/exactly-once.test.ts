@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createAccountActivities, type DepositApplied, type DepositInput } from '../../activities/accounts';
+import { BALANCE_OVERFLOW, createAccountActivities, CURRENCY_MISMATCH, type DepositApplied, type DepositInput } from '../../activities/accounts';
 import { once } from '../../db/once';
 import { openDatabase, type Database } from '../../db/database';
 import { asTemporalLogger } from '../../platform/logger';
@@ -98,7 +98,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     await deposit({ operationKey: `${accountId}/a`, accountId, amount: 100, currency: 'EUR' });
     const refused = deposit({ operationKey: `${accountId}/b`, accountId, amount: 100, currency: 'USD' });
     await expect(refused).rejects.toBeInstanceOf(ApplicationFailure);
-    await expect(refused).rejects.toMatchObject({ type: 'CurrencyMismatch', nonRetryable: true });
+    await expect(refused).rejects.toMatchObject({ type: CURRENCY_MISMATCH, nonRetryable: true });
     const { balance, entries } = await account(accountId);
     expect(balance).toBe(100);
     expect(entries).toHaveLength(1);
@@ -110,7 +110,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     const accountId = uniqueTag('acct');
     await deposit({ operationKey: `${accountId}/max`, accountId, amount: Number.MAX_SAFE_INTEGER, currency: 'EUR' });
     await expect(deposit({ operationKey: `${accountId}/one-more`, accountId, amount: 1, currency: 'EUR' })).rejects.toMatchObject({
-      type: 'BalanceOverflow',
+      type: BALANCE_OVERFLOW,
       nonRetryable: true,
     });
     expect((await account(accountId)).balance).toBe(Number.MAX_SAFE_INTEGER);

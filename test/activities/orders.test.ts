@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createAccountActivities } from '../../activities/accounts';
-import { createOrderActivities } from '../../activities/orders';
+import { createOrderActivities, OUT_OF_STOCK } from '../../activities/orders';
 import { openDatabase, type Database } from '../../db/database';
 import { asTemporalLogger } from '../../platform/logger';
 import { testLogger, uniqueTag } from '../support/env';
@@ -34,7 +34,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     );
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
     const refusals = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as ApplicationFailure] : []));
-    expect(refusals.map((r) => [r.type, r.nonRetryable])).toEqual(Array(15).fill(['OutOfStock', true]));
+    expect(refusals.map((r) => [r.type, r.nonRetryable])).toEqual(Array(15).fill([OUT_OF_STOCK, true]));
     expect(await stockOf(db, sku)).toBe(0);
   });
 

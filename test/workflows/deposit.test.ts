@@ -6,24 +6,15 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import type { DepositApplied, DepositInput } from '../../activities/accounts';
-import { sdkExecutable, TEMPORAL_TEST_SERVER } from '../../platform/temporal-binaries';
-import { depositWorkflowId, type DepositRequest, type DepositResult } from '../../workflows/deposit/definition';
-import { quietTemporalRuntime, uniqueTag, workflowBundle } from '../support/env';
+import { CURRENCY_MISMATCH, type DepositApplied, type DepositInput } from '../../activities/accounts';
+import { workflowTestKit, type WorkflowTestKit } from '../../worker/testing';
+import { depositWorkflowId, type DepositResult } from '../../workflows/deposit/definition';
+import { depositJob } from '../../workflows/deposit/job';
+import { uniqueTag } from '../support/env';
 
-const taskQueue = 'deposit-test';
-let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  quietTemporalRuntime();
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: sdkExecutable(TEMPORAL_TEST_SERVER) } });
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+let kit: WorkflowTestKit;
+beforeAll(async () => (kit = await workflowTestKit()));
+afterAll(() => kit?.teardown());
 
 interface Script {
   applyFailures?: number;
@@ -46,15 +37,11 @@ async function runDeposit(script: Script) {
       if (script.telemetryFails) throw new Error('analytics sink down');
     },
   };
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities });
   const accountId = uniqueTag('acct');
   const workflowId = depositWorkflowId(accountId, 'op-1');
-  const request: DepositRequest = { accountId, amount: 5_000, currency: 'USD' };
-  const outcome = await worker.runUntil(
-    env.client.workflow.execute('deposit', { taskQueue, workflowId, args: [request] }).then(
-      (result) => ({ result: result as DepositResult, error: undefined }),
-      (error: unknown) => ({ result: undefined, error }),
-    ),
+  const outcome = await kit.execute(depositJob, { accountId, amount: 5_000, currency: 'USD', operationId: 'op-1' }, activities).then(
+    (result) => ({ result: result as DepositResult, error: undefined }),
+    (error: unknown) => ({ result: undefined, error }),
   );
   return { ...outcome, calls, workflowId };
 }
@@ -80,10 +67,10 @@ test('at-most-once: failing telemetry is tried exactly once and counted as lost;
 });
 
 test('a business refusal (currency mismatch) fails the deposit without a retry', async () => {
-  const { error, calls } = await runDeposit({ applyRefusal: 'CurrencyMismatch' });
+  const { error, calls } = await runDeposit({ applyRefusal: CURRENCY_MISMATCH });
   expect(error).toBeInstanceOf(WorkflowFailedError);
   // A local activity's failure reaches the workflow unwrapped (no ActivityFailure around it).
-  expect((error as WorkflowFailedError).cause).toMatchObject({ type: 'CurrencyMismatch', nonRetryable: true });
+  expect((error as WorkflowFailedError).cause).toMatchObject({ type: CURRENCY_MISMATCH, nonRetryable: true });
   expect(calls.apply).toHaveLength(1);
   expect(calls.telemetry).toBe(0);
 });

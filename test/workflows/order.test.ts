@@ -11,37 +11,33 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import nodemailer from 'nodemailer';
-import { createActivities, type Activities } from '../../activities';
+import type { Activities } from '../../activities';
 import { openDatabase, type Database } from '../../db/database';
-import { sdkExecutable, TEMPORAL_TEST_SERVER } from '../../platform/temporal-binaries';
-import { cancelOrderUpdate, orderStatusQuery, orderWorkflowId, type OrderInput, type OrderView } from '../../workflows/order/definition';
+import { workflowTestKit, type WorkflowTestKit } from '../../worker/testing';
+import { cancelOrderUpdate, orderStatusQuery, type OrderInput, type OrderView } from '../../workflows/order/definition';
+import { orderJob } from '../../workflows/order/job';
 import type { order } from '../../workflows/order/workflow';
 import { carrierEventSignal, shipmentWorkflowId, type CarrierEventType } from '../../workflows/shipment/definition';
-import { quietTemporalRuntime, tempDir, uniqueTag, waitFor, workflowBundle } from '../support/env';
+import { tempDir, uniqueTag, waitFor } from '../support/env';
 import { balanceOf as balanceOfAccount, openAccount, stockOf as stockOfSku, stockSku, untilBooked } from '../support/shop';
 
-const taskQueue = 'order-test';
 const PRICE = 1_250;
 const STOCK = 5;
 const BALANCE = 10_000;
 const historiesDir = path.join(__dirname, '..', 'replay', 'histories');
 
-let env: TestWorkflowEnvironment;
 let db: Database;
+let kit: WorkflowTestKit;
 let real: Activities;
 
 beforeAll(async () => {
-  quietTemporalRuntime();
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: sdkExecutable(TEMPORAL_TEST_SERVER) } });
   db = await openDatabase({ kind: 'sqlite', file: path.join(tempDir('orders'), 'conveyor.sqlite') });
-  real = createActivities({ db, mailer: nodemailer.createTransport({ jsonTransport: true }), from: 'Conveyor <hello@conveyor.localhost>' });
+  kit = await workflowTestKit({ db });
+  real = kit.activities as Activities;
 });
 
 afterAll(async () => {
-  await env?.teardown();
+  await kit?.teardown();
   await db?.destroy();
 });
 
@@ -62,23 +58,22 @@ type OrderHandle = WorkflowHandle<typeof order>;
 
 /** Deliver a carrier event to the shipment, retrying until the child workflow exists. */
 const carrier = (orderId: string, type: CarrierEventType) =>
-  waitFor(`the shipment to take ${type}`, () => env.client.workflow.getHandle(shipmentWorkflowId(orderId)).signal(carrierEventSignal, { type }).then(() => true));
+  waitFor(`the shipment to take ${type}`, () => kit.client.workflow.getHandle(shipmentWorkflowId(orderId)).signal(carrierEventSignal, { type }).then(() => true));
 
 const untilOrder = (handle: OrderHandle, what: string, check: (view: OrderView) => boolean) =>
   waitFor(what, async () => ((await check(await handle.query(orderStatusQuery))) ? true : undefined));
 
 /** Run one order to its end; `drive` plays the customer and the carrier while it runs. */
 async function runOrder(input: OrderInput, { activities = real, drive, record }: { activities?: Activities; drive?: (h: OrderHandle) => Promise<void>; record?: string } = {}) {
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: workflowBundle(), activities });
-  return worker.runUntil(async () => {
-    const started = await env.currentTimeMs();
-    const handle = await env.client.workflow.start<typeof order>('order', { taskQueue, workflowId: orderWorkflowId(input.orderId), args: [input] });
+  return kit.withWorker(async () => {
+    const started = await kit.now();
+    const handle = (await kit.start(orderJob, input)) as OrderHandle;
     await drive?.(handle);
     const result = await handle.result();
-    const elapsedMs = (await env.currentTimeMs()) - started;
+    const elapsedMs = (await kit.now()) - started;
     if (record && process.env.RECORD_ORDER_HISTORIES) await saveHistories(record, input.orderId, handle);
     return { result, elapsedMs };
-  });
+  }, activities);
 }
 
 /** The History message as protobufjs JSON (test/replay/histories.test.ts reads it back with fromObject). */
@@ -87,7 +82,7 @@ async function saveHistories(name: string, orderId: string, handle: OrderHandle)
     fs.writeFileSync(path.join(historiesDir, file), `${JSON.stringify(temporal.api.history.v1.History.fromObject(history).toJSON(), null, 1)}\n`);
   fs.mkdirSync(historiesDir, { recursive: true });
   save(`${name}.order.json`, await handle.fetchHistory());
-  const child = await env.client.workflow.getHandle(shipmentWorkflowId(orderId)).fetchHistory().catch(() => undefined);
+  const child = await kit.client.workflow.getHandle(shipmentWorkflowId(orderId)).fetchHistory().catch(() => undefined);
   if (child) save(`${name}.shipment.json`, child);
 }
 
@@ -176,7 +171,7 @@ test('cancel before pick-up: accepted, every step compensated, the order CANCELE
   expect(stepsOf(result)).toEqual(['reserve inventory: done', 'charge payment: done', 'ship: canceled', 'send confirmation: pending']);
   expect(compensationsOf(result)).toEqual(allUndone);
   expect([await stockOf(sku), await balanceOf(accountId)]).toEqual([STOCK, BALANCE]);
-  expect((await env.client.workflow.getHandle(shipmentWorkflowId(orderId)).describe()).status.name).toBe('CANCELLED');
+  expect((await kit.client.workflow.getHandle(shipmentWorkflowId(orderId)).describe()).status.name).toBe('CANCELLED');
 });
 
 test('cancel after pick-up: rejected by the validator, and the order still completes', async () => {

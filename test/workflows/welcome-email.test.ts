@@ -3,53 +3,32 @@
  * these tests are about the workflow's logic and timing, not SMTP.
  */
 import { Context } from '@temporalio/activity';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { SendEmailInput, SendEmailResult } from '../../activities/email';
-import { sdkExecutable, TEMPORAL_TEST_SERVER } from '../../platform/temporal-binaries';
+import { workflowTestKit, type WorkflowTestKit } from '../../worker/testing';
 import { unsubscribeSignal, welcomeEmailWorkflowId, type WelcomeEmailInput } from '../../workflows/welcome-email/definition';
+import { welcomeEmailJob } from '../../workflows/welcome-email/job';
 import type { welcomeEmail } from '../../workflows/welcome-email/workflow';
-import { quietTemporalRuntime, uniqueTag, workflowBundle } from '../support/env';
+import { uniqueTag, waitFor } from '../support/env';
 
 const THREE_DAYS_MS = 3 * 24 * 60 * 60 * 1000;
-const taskQueue = 'welcome-email-test';
 
-let env: TestWorkflowEnvironment;
 let sent: Array<SendEmailInput & { attempt: number }>;
 let failFirstAttempts: number;
 
-beforeAll(async () => {
-  quietTemporalRuntime();
-  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: sdkExecutable(TEMPORAL_TEST_SERVER) } });
-});
+async function sendEmail(input: SendEmailInput): Promise<SendEmailResult> {
+  const { attempt } = Context.current().info;
+  if (attempt <= failFirstAttempts) throw new Error(`SMTP refused (attempt ${attempt})`);
+  sent.push({ ...input, attempt });
+  return { messageId: `<${input.idempotencyKey}@test>`, sentNow: true };
+}
 
-afterAll(async () => {
-  await env?.teardown();
-});
-
+let kit: WorkflowTestKit;
+beforeAll(async () => (kit = await workflowTestKit({ activities: { sendEmail } })));
+afterAll(() => kit?.teardown());
 beforeEach(() => {
   sent = [];
   failFirstAttempts = 0;
 });
-
-const activities = {
-  async sendEmail(input: SendEmailInput): Promise<SendEmailResult> {
-    const { attempt } = Context.current().info;
-    if (attempt <= failFirstAttempts) throw new Error(`SMTP refused (attempt ${attempt})`);
-    sent.push({ ...input, attempt });
-    return { messageId: `<${input.idempotencyKey}@test>`, sentNow: true };
-  },
-};
-
-async function withWorker<T>(fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: workflowBundle(),
-    activities,
-  });
-  return worker.runUntil(fn);
-}
 
 function input(userId: string): WelcomeEmailInput {
   return { userId, email: `${userId}@example.com`, name: 'Ada', followUpDelayMs: THREE_DAYS_MS };
@@ -57,15 +36,9 @@ function input(userId: string): WelcomeEmailInput {
 
 test('sends the welcome email, then the follow-up three (skipped) days later', async () => {
   const userId = uniqueTag('u');
-  const before = await env.currentTimeMs();
-  const result = await withWorker(() =>
-    env.client.workflow.execute<typeof welcomeEmail>('welcomeEmail', {
-      taskQueue,
-      workflowId: welcomeEmailWorkflowId(userId),
-      args: [input(userId)],
-    }),
-  );
-  const elapsed = (await env.currentTimeMs()) - before;
+  const before = await kit.now();
+  const result = await kit.execute(welcomeEmailJob, input(userId));
+  const elapsed = (await kit.now()) - before;
 
   expect(sent.map((m) => m.template)).toEqual(['welcome', 'getting-started']);
   expect(sent.map((m) => m.idempotencyKey)).toEqual([`welcome-email:${userId}/welcome`, `welcome-email:${userId}/follow-up`]);
@@ -80,14 +53,10 @@ test('sends the welcome email, then the follow-up three (skipped) days later', a
 
 test('an unsubscribe during the wait cancels the follow-up', async () => {
   const userId = uniqueTag('u');
-  const result = await withWorker(async () => {
-    const handle = await env.client.workflow.start<typeof welcomeEmail>('welcomeEmail', {
-      taskQueue,
-      workflowId: welcomeEmailWorkflowId(userId),
-      args: [input(userId)],
-    });
+  const result = await kit.withWorker(async () => {
+    const handle = await kit.start(welcomeEmailJob, input(userId));
     // Time only skips while the test awaits a result, so the three days have not passed yet.
-    while (sent.length === 0) await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the welcome email', async () => (sent.length > 0 ? true : undefined));
     await handle.signal(unsubscribeSignal);
     return handle.result();
   });
@@ -98,9 +67,9 @@ test('an unsubscribe during the wait cancels the follow-up', async () => {
 
 test('an unsubscribe that arrives before the first email still gets the welcome, not the follow-up', async () => {
   const userId = uniqueTag('u');
-  const result = await withWorker(async () => {
-    const handle = await env.client.workflow.signalWithStart<typeof welcomeEmail, []>('welcomeEmail', {
-      taskQueue,
+  const result = await kit.withWorker(async () => {
+    const handle = await kit.client.workflow.signalWithStart<typeof welcomeEmail, []>('welcomeEmail', {
+      taskQueue: kit.taskQueue,
       workflowId: welcomeEmailWorkflowId(userId),
       args: [input(userId)],
       signal: unsubscribeSignal,
@@ -116,13 +85,7 @@ test('an unsubscribe that arrives before the first email still gets the welcome,
 test('a failing send is retried and the job still completes once', async () => {
   failFirstAttempts = 2;
   const userId = uniqueTag('u');
-  const result = await withWorker(() =>
-    env.client.workflow.execute<typeof welcomeEmail>('welcomeEmail', {
-      taskQueue,
-      workflowId: welcomeEmailWorkflowId(userId),
-      args: [input(userId)],
-    }),
-  );
+  const result = await kit.execute(welcomeEmailJob, input(userId));
 
   // The fault really fired: each email went out on its third attempt, and only then.
   expect(sent.map((m) => [m.template, m.attempt])).toEqual([
