@@ -37,8 +37,8 @@ const temporalIoPackages = ['activity', 'client', 'worker', 'testing'].map((p) =
   message: 'Workflow code may use @temporalio/workflow and @temporalio/common only.',
 }));
 
-/** The Node halves of job declarations: above activities, below api/ and worker/. */
-const jobDeclarations = ['workflows/**/job.ts', 'workflows/registry.ts', 'workflows/declaration.ts'];
+/** The Node halves of job types (declarations, their own activities, the registry): above activities/, below api/ and worker/. */
+const jobDeclarations = ['workflows/**/job.ts', 'workflows/**/activities.ts', 'workflows/registry.ts', 'workflows/declaration.ts'];
 const above = 'a lower layer may not import a higher one (docs/architecture.md, "Layers")';
 
 export default tseslint.config(
@@ -66,7 +66,7 @@ export default tseslint.config(
           paths: [...nodeBuiltins, ...temporalIoPackages],
           regexes: {
             'workflow code may import only platform/temporal-keys from platform/ (the bundle-safe one)': '^(\\.\\./)+platform/(?!temporal-keys$)',
-            "workflow code may not import a job's Node half (job.ts, registry.ts, declaration.ts)": '(^|/)(job|registry|declaration)$',
+            "workflow code may not import a job's Node half (job.ts, activities.ts, registry.ts, declaration.ts; type imports are fine)": '(^|/)(job|activities|registry|declaration)$',
           },
           allowTypeImports: true,
         },

@@ -11,20 +11,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { UntypedActivities } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundlePath } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
-import { createActivities, type Activities } from '../activities';
 import type { Database } from '../db/database';
 import { sdkExecutable, TEMPORAL_TEST_SERVER } from '../platform/temporal-binaries';
 import { searchAttributeKeys } from '../platform/temporal-keys';
 import type { JobDeclaration } from '../workflows/declaration';
+import { createAllActivities } from '../workflows/registry';
 import { installTemporalRuntime, workflowBundleOptions } from './worker';
 
 export interface WorkflowTestKitOptions {
   /** The activities the workflows call. Default: the real ones on `db` when given (mail goes to a JSON transport). */
-  activities?: Partial<Activities>;
+  activities?: UntypedActivities;
   /** A real database for the real activities (`activities` overrides some of them). */
   db?: Database;
   /** A prebuilt workflow bundle (Conveyor's jest setup builds one per run); bundled from workflows/ otherwise. */
@@ -47,7 +48,7 @@ export async function workflowTestKit(options: WorkflowTestKitOptions = {}) {
   });
   const taskQueue = `test-${randomUUID().slice(0, 8)}`;
   const bundlePath = options.workflowBundle?.codePath ?? process.env.CONVEYOR_TEST_WORKFLOW_BUNDLE;
-  const real = options.db ? createActivities({ db: options.db, mailer: nodemailer.createTransport({ jsonTransport: true }), from: 'Conveyor <hello@conveyor.localhost>' }) : {};
+  const real = options.db ? createAllActivities({ db: options.db, mailer: nodemailer.createTransport({ jsonTransport: true }), from: 'Conveyor <hello@conveyor.localhost>' }) : {};
   const defaultActivities = { ...real, ...options.activities };
 
   /** Start a job the way production does: its declared workflow type, ID, arguments and summary. */
@@ -57,7 +58,7 @@ export async function workflowTestKit(options: WorkflowTestKitOptions = {}) {
   }
 
   /** Run `fn` while a worker runs Conveyor's workflows on this kit's task queue, with `activities`. */
-  async function withWorker<T>(fn: () => Promise<T>, activities: Partial<Activities> = defaultActivities): Promise<T> {
+  async function withWorker<T>(fn: () => Promise<T>, activities: UntypedActivities = defaultActivities): Promise<T> {
     const { workflowsPath, workflowInterceptorModules } = workflowBundleOptions();
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -77,7 +78,7 @@ export async function workflowTestKit(options: WorkflowTestKitOptions = {}) {
     start,
     withWorker,
     /** Start a job and wait for its result, with a worker running meanwhile. */
-    execute: <Input>(job: JobDeclaration<Input>, input: Input, activities?: Partial<Activities>) =>
+    execute: <Input>(job: JobDeclaration<Input>, input: Input, activities?: UntypedActivities) =>
       withWorker(async () => (await start(job, input)).result(), activities),
     /** The test server's clock (ms): it jumps when the workflows only wait on timers. */
     now: () => env.currentTimeMs(),

@@ -1,10 +1,11 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type Logger as TemporalLogger } from '@temporalio/worker';
 import nodemailer from 'nodemailer';
-import { createActivities, type Activities } from '../activities';
+import type { UntypedActivities } from '@temporalio/common';
 import type { Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { correlationActivityInterceptor } from '../platform/correlation';
 import { connectionOptions } from '../platform/temporal';
+import { createAllActivities } from '../workflows/registry';
 
 /**
  * Once per process, before any worker or ephemeral server. With a logger (the roles), the SDK and
@@ -42,7 +43,7 @@ export interface WorkerDeps {
   config: Config;
   db: Database;
   /** Wrap or replace the activities (tests count which worker ran what). */
-  activities?: Activities;
+  activities?: UntypedActivities;
   identity?: string;
 }
 
@@ -57,7 +58,7 @@ export async function createWorker({ config, db, activities, identity }: WorkerD
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: activities ?? createActivities({ db, mailer, from: config.mail.from }),
+    activities: activities ?? createAllActivities({ db, mailer, from: config.mail.from }),
     ...(config.workflowBundlePath
       ? { workflowBundle: { codePath: config.workflowBundlePath } }
       : { workflowsPath: workflowBundleOptions().workflowsPath }),

@@ -8,6 +8,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { QueryDefinition } from '@temporalio/common';
 import type { z } from 'zod';
+import type { ActivityDeps } from '../activities';
 import type { Config } from '../platform/config';
 import type { JobView, WorkflowStart } from '../platform/temporal';
 
@@ -82,6 +83,8 @@ export interface JobDeclaration<Input = any> {
   workflowType: string;
   /** Its workflow ID, Web UI summary/details and search attributes, from its input. */
   start(input: Input): WorkflowStart;
+  /** Activities of this job's own (its activities.ts), registered on every worker beside the shared ones in activities/. */
+  activities?: (deps: ActivityDeps) => Record<string, (...args: any[]) => Promise<unknown>>; // eslint-disable-line @typescript-eslint/no-explicit-any
   /** How other code starts it, when not over HTTP (docs only), e.g. 'child of order'. */
   startedBy?: string;
   submit?: SubmitRoute<Input, any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any

@@ -2,6 +2,7 @@
 // type in workflows/registry.ts).
 export { deposit } from './deposit/workflow';
 export { order } from './order/workflow';
+export { restock } from './restock/workflow';
 export { shipment } from './shipment/workflow';
 export { reaction, streamConsumer, topicSubscriber } from './streams/workflow';
 export { welcomeEmail } from './welcome-email/workflow';
