@@ -105,6 +105,43 @@ migrations['0003_outbox'] = {
   },
 };
 
+migrations['0004_orders'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('inventory')
+      .addColumn('sku', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('stock', 'integer', (c) => c.notNull())
+      .addColumn('price', 'bigint', (c) => c.notNull())
+      .addColumn('currency', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('orders')
+      .addColumn('order_id', 'text', (c) => c.primaryKey())
+      .addColumn('customer_id', 'text', (c) => c.notNull())
+      .addColumn('payment_account_id', 'text', (c) => c.notNull())
+      .addColumn('items', 'text', (c) => c.notNull())
+      .addColumn('amount', 'bigint')
+      .addColumn('currency', 'text')
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('orders_by_customer').on('orders').columns(['customer_id', 'created_at']).execute();
+    await db.schema
+      .createTable('shipments')
+      .addColumn('order_id', 'text', (c) => c.primaryKey())
+      .addColumn('carrier', 'text', (c) => c.notNull())
+      .addColumn('tracking_number', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .execute();
+  },
+};
+
 migrations['0005_streams'] = {
   async up(db: Kysely<unknown>) {
     await db.schema
@@ -139,43 +176,6 @@ migrations['0005_streams'] = {
       .addColumn('stat_key', 'text', (c) => c.notNull())
       .addColumn('value', 'bigint', (c) => c.notNull())
       .addPrimaryKeyConstraint('stream_stats_pk', ['group_name', 'stat_key'])
-      .execute();
-  },
-};
-
-migrations['0004_orders'] = {
-  async up(db: Kysely<unknown>) {
-    await db.schema
-      .createTable('inventory')
-      .addColumn('sku', 'text', (c) => c.primaryKey())
-      .addColumn('name', 'text', (c) => c.notNull())
-      .addColumn('stock', 'integer', (c) => c.notNull())
-      .addColumn('price', 'bigint', (c) => c.notNull())
-      .addColumn('currency', 'text', (c) => c.notNull())
-      .addColumn('updated_at', 'text', (c) => c.notNull())
-      .execute();
-    await db.schema
-      .createTable('orders')
-      .addColumn('order_id', 'text', (c) => c.primaryKey())
-      .addColumn('customer_id', 'text', (c) => c.notNull())
-      .addColumn('payment_account_id', 'text', (c) => c.notNull())
-      .addColumn('items', 'text', (c) => c.notNull())
-      .addColumn('amount', 'bigint')
-      .addColumn('currency', 'text')
-      .addColumn('status', 'text', (c) => c.notNull())
-      .addColumn('reason', 'text')
-      .addColumn('created_at', 'text', (c) => c.notNull())
-      .addColumn('updated_at', 'text', (c) => c.notNull())
-      .execute();
-    await db.schema.createIndex('orders_by_customer').on('orders').columns(['customer_id', 'created_at']).execute();
-    await db.schema
-      .createTable('shipments')
-      .addColumn('order_id', 'text', (c) => c.primaryKey())
-      .addColumn('carrier', 'text', (c) => c.notNull())
-      .addColumn('tracking_number', 'text', (c) => c.notNull())
-      .addColumn('status', 'text', (c) => c.notNull())
-      .addColumn('created_at', 'text', (c) => c.notNull())
-      .addColumn('updated_at', 'text', (c) => c.notNull())
       .execute();
   },
 };

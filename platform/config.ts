@@ -66,8 +66,6 @@ const envSchema = z.object({
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
 
-export type Env = z.input<typeof envSchema>;
-
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
