@@ -1,7 +1,8 @@
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import { businessId, email } from '../platform/schemas';
+import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
 const accountPath = z.object({ accountId: businessId });
@@ -12,7 +13,7 @@ const emailChangeRequest = z.strictObject({ email });
  * deposit job (workflows/deposit/, exactly-once by an operation key); "set user.email to X" is
  * naturally idempotent and needs no job.
  */
-export function accountsRouter(db: Database, requireJson: RequestHandler): Router {
+export function accountsRouter(db: Database): Router {
   const router = Router();
 
   async function accountView(accountId: string) {

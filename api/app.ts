@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import type { Client } from '@temporalio/client';
 import { isDatabaseReachable, type Database } from '../db/database';
 import type { Config } from '../platform/config';
@@ -15,6 +15,7 @@ import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
+import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
 import { HttpProblem, sendProblem } from './problem';
 import { asUnavailableProblem } from './temporal-errors';
 
@@ -57,14 +58,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     // Everything this request does, Temporal calls included, runs under its correlation ID.
     withCorrelationId(res.locals.correlationId, next);
   });
-  app.use(express.json({ limit: BODY_LIMIT, strict: true }));
-
-  const requireJson: RequestHandler = (req, _res, next) => {
-    if (!req.is('application/json')) {
-      return next(new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', `Send the body as application/json (got ${req.get('Content-Type') ?? 'no Content-Type'}).`));
-    }
-    next();
-  };
+  app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -82,10 +76,10 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
 
   const gateway = createTemporalGateway(client, config.temporal);
   app.use(idempotencyKeys({ db, retentionMs: config.idempotencyKeyRetentionMs, logger }));
-  app.use(jobsRouter(gateway, jobs, config, requireJson));
-  app.use(accountsRouter(db, requireJson));
-  app.use(usersRouter(db, requireJson));
-  app.use(streamsRouter(gateway, db, requireJson));
+  app.use(jobsRouter(gateway, jobs, config));
+  app.use(accountsRouter(db));
+  app.use(usersRouter(db));
+  app.use(streamsRouter(gateway, db));
   app.use(inventoryRouter(db));
 
   if (mailboxDir) {
@@ -94,7 +88,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     });
   }
 
-  app.use((req, _res, next) => next(new HttpProblem(404, 'not-found', 'Not Found', `No route for ${req.method} ${req.path}.`)));
+  app.use(notFoundOrNotAllowed(app));
 
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     const problem = toProblem(asUnavailableProblem(err));

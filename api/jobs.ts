@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type RequestHandler, type Response } from 'express';
+import { Router, type Response } from 'express';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../platform/config';
 import type { JobView, TemporalGateway, WorkflowStart } from '../platform/temporal';
 import type { JobDeclaration, MessageRoute, ProblemSpec, StatusRoute } from '../workflows/declaration';
 import { progressQuery, type Progress } from '../workflows/steps';
+import { jsonIfAny, requireJson } from './hygiene';
 import { operationIdFor, type IdempotencyContext } from './idempotency';
 import { HttpProblem, parseOrThrow } from './problem';
 
@@ -76,7 +77,7 @@ async function sendMessage(gateway: TemporalGateway, message: MessageRoute<unkno
  * The routes of every registered job type (workflows/registry.ts): its submit route, its own
  * status view, its messages; and GET /v1/jobs/<id> for any job.
  */
-export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], config: Config, requireJson: RequestHandler): Router {
+export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], config: Config): Router {
   const router = Router();
 
   for (const job of jobs) {
@@ -97,7 +98,7 @@ export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], con
       });
     }
     for (const message of job.messages ?? []) {
-      router.post(message.path, async (req, res) => {
+      router.post(message.path, jsonIfAny, async (req, res) => {
         const params = parseOrThrow(message.params, req.params, 'path');
         const body = message.body ? parseOrThrow(message.body, req.body ?? {}, 'body') : undefined;
         const statusUrl = message.statusUrl ? message.statusUrl(params) : jobStatusUrl(message.jobId(params));

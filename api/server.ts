@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type { AppDeps } from './app';
 import { createApp } from './app';
+import { answerClientErrorsAsProblems } from './hygiene';
 import { purgeExpiredIdempotencyKeys } from './idempotency';
 
 const PURGE_EVERY_MS = 60 * 60 * 1000;
@@ -14,6 +15,7 @@ export async function startApiServer(deps: AppDeps): Promise<{ url: string; clos
   }).catch((err: NodeJS.ErrnoException) => {
     throw new Error(err.code === 'EADDRINUSE' ? `PORT ${port} on ${host} is already in use` : err.message);
   });
+  answerClientErrorsAsProblems(server);
   const purge = setInterval(() => {
     purgeExpiredIdempotencyKeys(deps.db).catch((err: unknown) => deps.logger.warn({ err }, 'idempotency key purge failed'));
   }, PURGE_EVERY_MS).unref();

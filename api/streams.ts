@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import { committedOffset, lastOffset, readEvents, toStoredEvent } from '../db/events';
@@ -8,6 +8,7 @@ import type { TemporalGateway } from '../platform/temporal';
 import { CorrelationIdKey } from '../platform/temporal-keys';
 import { CONSUMER_GROUPS, seekSignal, streamConsumerStart, streamConsumerWorkflowId, STREAMS } from '../workflows/streams/definition';
 import { jobStatusUrl } from './jobs';
+import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
 const streamPath = z.object({ stream: z.enum(STREAMS) });
@@ -25,7 +26,7 @@ const KEEPALIVE_MS = 15_000;
  * Event streams (the replayable log, its consumer groups), the live pub/sub feed and the
  * correlation view that ties workflows and events together.
  */
-export function streamsRouter(gateway: TemporalGateway, db: Database, requireJson: RequestHandler): Router {
+export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
   const router = Router();
 
   router.get('/v1/streams/:stream/events', async (req, res) => {

@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import { appendEvent } from '../db/events';
@@ -8,6 +8,7 @@ import { businessId } from '../platform/schemas';
 import { welcomeEmailWorkflowId } from '../workflows/welcome-email/definition';
 import { newUser } from '../workflows/welcome-email/job';
 import { jobStatusUrl } from './jobs';
+import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
 const userPath = z.object({ userId: businessId });
@@ -17,7 +18,7 @@ const userPath = z.object({ userId: businessId });
  * message that starts the welcome job commit in one database transaction. The request never talks
  * to Temporal; the outbox relay does.
  */
-export function usersRouter(db: Database, requireJson: RequestHandler): Router {
+export function usersRouter(db: Database): Router {
   const router = Router();
   const userUrl = (userId: string) => `/v1/users/${encodeURIComponent(userId)}`;
   const welcomeJob = (userId: string) => ({ jobId: welcomeEmailWorkflowId(userId), statusUrl: jobStatusUrl(welcomeEmailWorkflowId(userId)) });

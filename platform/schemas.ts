@@ -20,3 +20,25 @@ export const correlationId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must 
 /** Minor units (cents): a whole, positive number that JavaScript can hold exactly. */
 export const amount = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 export const currency = z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO 4217 code such as "EUR"');
+
+/**
+ * Characters a one-line text (a name, a reason) may not hold: they reach email bodies, headers and
+ * the Web UI, where they forge lines (CR/LF), hide text (bidirectional overrides) or are garbage
+ * (C0/C1 controls, U+FFFD from invalid UTF-8 bytes).
+ */
+const FORBIDDEN_IN_TEXT = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd]/u;
+
+/**
+ * One line of human text, at most `max` characters: trimmed, normalised to NFC, refused (422,
+ * naming the field) when it holds a control character, a line break, a bidirectional override or
+ * mark, an unpaired surrogate, or U+FFFD. The same rule on every route.
+ */
+export const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((s) => !/\p{Cs}/u.test(s), 'must not contain unpaired surrogates')
+    .refine((s) => !FORBIDDEN_IN_TEXT.test(s), 'must not contain control characters, line breaks, bidirectional controls or U+FFFD (invalid UTF-8)')
+    .transform((s) => s.normalize('NFC'));

@@ -1,6 +1,6 @@
 /** The order job type: the saga (reserve → charge → ship → confirm, compensated in reverse). */
 import { z } from 'zod';
-import { businessId } from '../../platform/schemas';
+import { businessId, text } from '../../platform/schemas';
 import { declareJob, messageRoute, submitRoute } from '../declaration';
 import { cancelOrderUpdate, orderStart, orderStatusQuery, orderWorkflowId, type OrderInput, type OrderView } from './definition';
 
@@ -20,7 +20,7 @@ export const orderRequest = z.strictObject({
 });
 
 const cancelRequest = z.strictObject({
-  reason: z.string().trim().min(1).max(200).default('canceled by the customer'),
+  reason: text(200).default('canceled by the customer'),
 });
 
 export const orderJob = declareJob<OrderInput>({

@@ -1,6 +1,6 @@
 /** The welcome-email job type: the task-queue pattern (validate, enqueue, answer 202; the worker does SMTP). */
 import { z } from 'zod';
-import { businessId, email } from '../../platform/schemas';
+import { businessId, email, text } from '../../platform/schemas';
 import { declareJob, messageRoute, submitRoute } from '../declaration';
 import { unsubscribeSignal, welcomeEmailStart, welcomeEmailWorkflowId, type WelcomeEmailInput } from './definition';
 
@@ -8,7 +8,7 @@ import { unsubscribeSignal, welcomeEmailStart, welcomeEmailWorkflowId, type Welc
 export const newUser = z.strictObject({
   userId: businessId,
   email,
-  name: z.string().trim().min(1).max(100),
+  name: text(100),
 });
 
 const userPath = z.object({ userId: businessId });
