@@ -26,6 +26,7 @@ export const currency = z.string().regex(/^[A-Z]{3}$/, 'must be a 3-letter ISO 4
  * the Web UI, where they forge lines (CR/LF), hide text (bidirectional overrides) or are garbage
  * (C0/C1 controls, U+FFFD from invalid UTF-8 bytes).
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const FORBIDDEN_IN_TEXT = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffd]/u;
 
 /**
