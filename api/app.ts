@@ -13,6 +13,8 @@ import { createTemporalGateway } from '../platform/temporal';
 import { correlationId as correlationIdSchema } from '../platform/schemas';
 import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
+import { jobManagementRouter } from './job-management';
+import { schedulesRouter } from './schedules';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
@@ -77,6 +79,8 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   const gateway = createTemporalGateway(client, config.temporal);
   app.use(idempotencyKeys({ db, retentionMs: config.idempotencyKeyRetentionMs, logger }));
   app.use(jobsRouter(gateway, jobs, config));
+  app.use(jobManagementRouter(gateway, jobs));
+  app.use(schedulesRouter(gateway, jobs, config));
   app.use(accountsRouter(db));
   app.use(usersRouter(db));
   app.use(streamsRouter(gateway, db));

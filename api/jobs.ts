@@ -3,12 +3,13 @@ import { Router, type Response } from 'express';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../platform/config';
-import type { JobView, TemporalGateway, WorkflowStart } from '../platform/temporal';
+import type { JobView, StartOptions, TemporalGateway, WorkflowStart } from '../platform/temporal';
 import type { JobDeclaration, MessageRoute, ProblemSpec, StatusRoute } from '../workflows/declaration';
 import { progressQuery, type Progress } from '../workflows/steps';
 import { jsonIfAny, requireJson } from './hygiene';
 import { operationIdFor, type IdempotencyContext } from './idempotency';
 import { HttpProblem, parseOrThrow } from './problem';
+import { startOptionsFrom } from './start-options';
 
 export const jobStatusUrl = (jobId: string) => `/v1/jobs/${encodeURIComponent(jobId)}`;
 
@@ -32,9 +33,9 @@ async function readJobOr404(gateway: TemporalGateway, jobId: string, query = pro
  * the finished job: nothing new was accepted, and a client retrying a lost response still learns
  * the outcome.
  */
-async function startJob(gateway: TemporalGateway, res: Response, start: WorkflowStart, statusUrl: string): Promise<void> {
+async function startJob(gateway: TemporalGateway, res: Response, start: WorkflowStart, statusUrl: string, options: StartOptions = {}): Promise<void> {
   const correlationId: string = res.locals.correlationId;
-  const started = await gateway.startOnce(start, correlationId);
+  const started = await gateway.startOnce(start, correlationId, options);
   if (started === 'already-closed') {
     res.status(200).location(statusUrl).json(genericView(await readJobOr404(gateway, start.workflowId)));
     return;
@@ -44,6 +45,7 @@ async function startJob(gateway: TemporalGateway, res: Response, start: Workflow
     status: 'RUNNING',
     statusUrl,
     correlationId,
+    ...(options.startDelayMs ? { startsAt: new Date(Date.now() + options.startDelayMs).toISOString() } : {}),
     webUiUrl: gateway.webUiLink(start.workflowId, started.runId),
   });
 }
@@ -52,12 +54,12 @@ async function startJob(gateway: TemporalGateway, res: Response, start: Workflow
 async function statusView(gateway: TemporalGateway, status: StatusRoute<unknown>, params: unknown) {
   const job = await readJobOr404(gateway, status.jobId(params), status.query, status.notFound(params));
   const view = job.status === 'RUNNING' ? job.current : job.result;
-  if (job.status === 'RUNNING' && view === null) {
+  if (job.status === 'RUNNING' && view === null && !job.startsAt) {
     throw new HttpProblem(503, 'status-unavailable', 'No worker answered for this job', 'The job is running but no worker answered its status query in time; retry shortly.', {
       retryAfterSeconds: 1,
     });
   }
-  return { ...(view as object), workflowStatus: job.status, startedAt: job.startedAt, closedAt: job.closedAt, correlationId: job.correlationId, webUiUrl: job.webUiUrl };
+  return { ...(view as object), workflowStatus: job.status, startsAt: job.startsAt, startedAt: job.startedAt, closedAt: job.closedAt, correlationId: job.correlationId, webUiUrl: job.webUiUrl };
 }
 
 /**
@@ -85,11 +87,12 @@ export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], con
     if (submit) {
       router.post(submit.path, requireJson, async (req, res) => {
         const params = submit.params ? parseOrThrow(submit.params, req.params, 'path') : {};
+        const options = startOptionsFrom(req.query);
         const body = parseOrThrow(submit.body, req.body, 'body');
         const idempotency: IdempotencyContext | undefined = res.locals.idempotency;
         const input = submit.toInput({ params, body, operationId: idempotency ? operationIdFor(idempotency) : randomUUID(), config });
         const start = job.start(input);
-        await startJob(gateway, res, start, status ? status.url(input) : jobStatusUrl(start.workflowId));
+        await startJob(gateway, res, start, status ? status.url(input) : jobStatusUrl(start.workflowId), options);
       });
     }
     if (status) {

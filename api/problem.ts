@@ -39,7 +39,7 @@ export function sendProblem(res: Response, problem: HttpProblem, instance: strin
 }
 
 /** Parse with zod or throw a 422 naming every offending field. */
-export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'path' | 'query'): z.output<S> {
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'path' | 'query', status = where === 'body' ? 422 : 400): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const errors: InvalidParam[] = parsed.error.issues.flatMap((issue) => {
@@ -50,7 +50,6 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, whe
       detail: issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message,
     }));
   });
-  const status = where === 'body' ? 422 : 400;
   const detail = errors.map((e) => `${e.pointer === '/' ? 'body' : e.pointer}: ${e.detail}`).join('; ');
   throw new HttpProblem(status, 'validation-error', 'The request is not valid', detail, { errors });
 }

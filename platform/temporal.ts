@@ -12,6 +12,7 @@ import type { QueryDefinition, SearchAttributePair, SignalDefinition, Workflow }
 import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
 import { CorrelationIdKey } from './temporal-keys';
+import { jobManagement } from './temporal-jobs';
 
 /** Address, TLS and API key for both the client (API) and the native (worker) connection. */
 export function connectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
@@ -71,7 +72,16 @@ export interface JobView {
   correlationId: string | null;
   startedAt: string;
   closedAt: string | null;
+  /** A delayed job that has not started yet: when it will. */
+  startsAt: string | null;
   webUiUrl: string | null;
+}
+
+/** When a job starts: later (startDelay, Temporal's server-side timer) and in which order under a backlog. */
+export interface StartOptions {
+  startDelayMs?: number;
+  /** Temporal's priority key (1 = first, 5 = last; unset = 3) and fairness key (a tenant, say). */
+  priority?: { priorityKey?: number; fairnessKey?: string };
 }
 
 /** How long a status read waits for a worker to answer the job's status query. */
@@ -95,6 +105,7 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
   const gateway = {
     client,
     withinRpcTimeout,
+    ...jobManagement(client, temporal, withinRpcTimeout),
 
     /** Link to one run in the Temporal Web UI, or null when no UI URL is known (TEMPORAL_UI_URL). */
     webUiLink(workflowId: string, runId?: string): string | null {
@@ -108,11 +119,13 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
      * a run is open a repeat joins it; once it has closed the server refuses a new run with that
      * ID ('already-closed').
      */
-    async startOnce(start: WorkflowStart, correlationId: string): Promise<{ runId: string } | 'already-closed'> {
+    async startOnce(start: WorkflowStart, correlationId: string, options: StartOptions = {}): Promise<{ runId: string } | 'already-closed'> {
       try {
         const handle = await withinRpcTimeout(() =>
           client.workflow.start(start.workflowType, {
             ...startOptions(start, correlationId),
+            ...(options.startDelayMs ? { startDelay: options.startDelayMs } : {}),
+            ...(options.priority ? { priority: options.priority } : {}),
             workflowIdConflictPolicy: 'USE_EXISTING',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
           }),
@@ -143,10 +156,12 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
       });
       if (!description) return undefined;
       const status = description.status.name;
+      // A delayed job is RUNNING before its first workflow task: nobody can answer a query yet.
+      const startsAt = description.executionTime && description.executionTime.getTime() > Date.now() ? description.executionTime.toISOString() : null;
       let current: unknown = null;
       let result: unknown = null;
       let failure: JobView['failure'] = null;
-      if (status === 'RUNNING') {
+      if (status === 'RUNNING' && !startsAt) {
         current = await client
           .withDeadline(Date.now() + STATUS_QUERY_TIMEOUT_MS, () => handle.query(statusQuery))
           .catch(() => null); // no worker polling right now: the job waits, its state is unknown
@@ -168,6 +183,7 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
         correlationId: description.typedSearchAttributes.get(CorrelationIdKey) ?? null,
         startedAt: description.startTime.toISOString(),
         closedAt: description.closeTime?.toISOString() ?? null,
+        startsAt,
         webUiUrl: gateway.webUiLink(jobId, description.runId),
       };
     },

@@ -113,11 +113,16 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
 export async function startTestWorker(deps: Parameters<typeof createWorker>[0]) {
   const worker = await createWorker(deps);
   const running = worker.run();
+  let stopped: Promise<void> | undefined;
   return {
-    async stop() {
-      worker.worker.shutdown();
-      await running;
-      await worker.close();
+    /** Idempotent: a test may stop a worker early that its deployment stops again at the end. */
+    stop() {
+      stopped ??= (async () => {
+        worker.worker.shutdown();
+        await running;
+        await worker.close();
+      })();
+      return stopped;
     },
   };
 }

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   executeChild,
+  isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -187,6 +188,8 @@ export async function order(input: OrderInput): Promise<OrderView> {
     // Only Temporal failures (a refused step, a timeout, the cancellation) are business outcomes;
     // anything else is a bug here, which fails the workflow task so that a fix can replay it.
     if (!(err instanceof TemporalFailure)) throw err;
+    // The whole workflow was cancelled (POST /v1/jobs/<id>/cancel): the same outcome as the update.
+    if (cancelReason === undefined && isCancellation(err)) cancelReason = 'canceled through the jobs API';
     view.reason = cancelReason ?? failureReason(err);
     view.status = 'COMPENSATING';
     await compensations.compensate(
@@ -196,7 +199,8 @@ export async function order(input: OrderInput): Promise<OrderView> {
     view.status = cancelReason !== undefined ? 'CANCELED' : 'FAILED';
   }
 
-  await saveOrder.executeWithOptions({ summary: 'Record the outcome' }, [view]);
+  // Not cancellable: after a workflow cancellation the outcome must still be recorded.
+  await CancellationScope.nonCancellable(() => saveOrder.executeWithOptions({ summary: 'Record the outcome' }, [view]));
   setCurrentDetails(`**${view.status}**${view.reason ? `: ${view.reason}` : ''}`);
   return view;
 }
