@@ -5,12 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
-import { isGrpcServiceError, type ScheduleDescription } from '@temporalio/client';
+import type { ScheduleDescription } from '@temporalio/client';
 import ms from 'ms';
 import { z } from 'zod';
 import type { Config } from '../platform/config';
 import { businessId, text } from '../platform/schemas';
 import type { TemporalGateway } from '../platform/temporal';
+import { grpcCause } from '../platform/temporal-jobs';
 import type { JobDeclaration } from '../workflows/declaration';
 import { jsonIfAny, requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow, type InvalidParam } from './problem';
@@ -111,8 +112,7 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
       operationId: createHash('sha256').update(`schedule:${body.scheduleId}`).digest('hex').slice(0, 32),
       config,
     });
-    const created = await gateway
-      .schedules.create({
+    const created = await gateway.schedules.create({
         scheduleId: body.scheduleId,
         start: job.start(input),
         spec: body.cron !== undefined ? { cron: body.cron.trim() } : { intervalMs: ms(body.interval as ms.StringValue) as number },
@@ -120,14 +120,12 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
         paused: body.paused,
         note: body.note,
         memo: { jobType: job.name, ...(body.cron !== undefined ? { cron: body.cron.trim() } : { interval: body.interval }) },
-      })
-      .catch((err: unknown) => {
-        // The server parses the cron string; what it refuses (e.g. minute 61) is the client's field.
-        if (isGrpcServiceError(err) && err.code === 3 && body.cron !== undefined) {
-          throw new HttpProblem(422, 'validation-error', 'The request is not valid', `/cron: ${err.details}`, { errors: [{ pointer: '/cron', detail: err.details }] });
-        }
-        throw err;
       });
+    if (typeof created === 'object') {
+      // The server parses the cron string; what it refuses (e.g. minute 61) is the client's field.
+      const pointer = body.cron !== undefined ? '/cron' : '/interval';
+      throw new HttpProblem(422, 'validation-error', 'The request is not valid', `${pointer}: ${created.invalidSpec}`, { errors: [{ pointer, detail: created.invalidSpec }] });
+    }
     if (created === 'exists') {
       throw new HttpProblem(409, 'schedule-exists', 'A schedule with this ID exists', `Schedule '${body.scheduleId}' already exists; delete it first to replace it.`, {
         url: scheduleUrl(body.scheduleId),
@@ -147,7 +145,7 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
       'query',
     );
     const listed = await gateway.schedules.list(q.pageSize, q.next ? Buffer.from(q.next, 'base64url') : undefined).catch((err: unknown) => {
-      if (q.next && isGrpcServiceError(err) && err.code === 3) {
+      if (q.next && grpcCause(err)?.code === 3) {
         throw new HttpProblem(400, 'validation-error', 'The request is not valid', 'next: not a cursor of this listing', { errors: [{ pointer: 'next', detail: 'not a cursor of this listing' }] });
       }
       throw err;

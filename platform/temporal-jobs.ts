@@ -95,6 +95,12 @@ const rootCause = (failure: ProtoFailure): ProtoFailure => (failure.cause ? root
 const retryStateName = (state: proto.api.enums.v1.RetryState | null | undefined) =>
   state ? (proto.api.enums.v1.RetryState[state] ?? '').replace('RETRY_STATE_', '') || null : null;
 
+/** The gRPC error behind an SDK error (the schedule client wraps them in a ServiceError), if any. */
+export function grpcCause(err: unknown): { code: number; details: string } | undefined {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) if (isGrpcServiceError(e)) return e;
+  return undefined;
+}
+
 export interface ScheduleSpecInput {
   cron?: string;
   intervalMs?: number;
@@ -231,7 +237,7 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
 
     schedules: {
       /** 'exists' when a schedule with this ID is already there (schedule IDs are business keys). */
-      async create(schedule: ScheduleCreate): Promise<'created' | 'exists'> {
+      async create(schedule: ScheduleCreate): Promise<'created' | 'exists' | { invalidSpec: string }> {
         const { start } = schedule;
         try {
           await withinRpcTimeout(() =>
@@ -257,6 +263,9 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
           return 'created';
         } catch (err) {
           if (err instanceof ScheduleAlreadyRunning) return 'exists';
+          // The server's parser refused the cron string or interval ("Invalid schedule spec"): the SDK raises it as a TypeError.
+          if (err instanceof TypeError) return { invalidSpec: err.message };
+          if (grpcCause(err)?.code === 3) return { invalidSpec: grpcCause(err)!.details };
           throw err;
         }
       },
@@ -289,7 +298,7 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
           );
           return 'done';
         } catch (err) {
-          if (err instanceof ScheduleNotFoundError || (isGrpcServiceError(err) && err.code === 5)) return 'not-found';
+          if (err instanceof ScheduleNotFoundError || grpcCause(err)?.code === 5) return 'not-found';
           throw err;
         }
       },
