@@ -15,6 +15,7 @@ import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
 import { jobManagementRouter } from './job-management';
 import { schedulesRouter } from './schedules';
+import { webhookEndpointsRouter } from './webhook-endpoints';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
@@ -81,6 +82,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(jobsRouter(gateway, jobs, config));
   app.use(jobManagementRouter(gateway, jobs));
   app.use(schedulesRouter(gateway, jobs, config));
+  app.use(webhookEndpointsRouter(db, config));
   app.use(accountsRouter(db));
   app.use(usersRouter(db));
   app.use(streamsRouter(gateway, db));

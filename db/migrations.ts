@@ -179,3 +179,18 @@ migrations['0005_streams'] = {
       .execute();
   },
 };
+
+migrations['0006_webhook_endpoints'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('webhook_endpoints')
+      .addColumn('endpoint_id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().defaultTo('default'))
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('event_types', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('webhook_endpoints_by_tenant').on('webhook_endpoints').columns(['tenant_id', 'created_at']).execute();
+  },
+};

@@ -174,6 +174,18 @@ export interface ShipmentsTable {
   updated_at: string;
 }
 
+/** A receiver of webhooks: where to POST, the signing secret, the event types it subscribed to. */
+export interface WebhookEndpointsTable {
+  endpoint_id: string;
+  tenant_id: Generated<string>;
+  url: string;
+  /** `whsec_<base64>`, as the Standard Webhooks spec writes it. */
+  secret: string;
+  /** JSON array of event type names, e.g. ["OrderCreated"]. */
+  event_types: string;
+  created_at: string;
+}
+
 export interface DatabaseSchema {
   sent_emails: SentEmailsTable;
   operations: OperationsTable;
@@ -190,4 +202,5 @@ export interface DatabaseSchema {
   inventory: InventoryTable;
   orders: OrdersTable;
   shipments: ShipmentsTable;
+  webhook_endpoints: WebhookEndpointsTable;
 }

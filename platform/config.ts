@@ -62,6 +62,21 @@ const envSchema = z.object({
   OUTBOX_POLL_INTERVAL: duration('500ms'),
   OUTBOX_CLAIM_TTL: duration('30s'),
   OUTBOX_LISTEN: flag(true),
+  /** Webhooks may target loopback and private addresses (tests, a local receiver); never in production. */
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: flag(false),
+  /** The waits between delivery attempts (workflow timers); one attempt more than waits. */
+  WEBHOOK_RETRY_BACKOFF: z
+    .string()
+    .default('30s,2m,10m,30m,1h,2h,4h,8h')
+    .transform((text, ctx) => {
+      const waits = text.split(',').map((part) => ms(part.trim() as ms.StringValue) as number | undefined);
+      if (waits.length > 20 || waits.some((w) => typeof w !== 'number' || !Number.isFinite(w) || w <= 0)) {
+        ctx.addIssue({ code: 'custom', message: `expected up to 20 comma-separated positive durations such as '30s,2m,10m', got '${text}'` });
+        return z.NEVER;
+      }
+      return waits as number[];
+    }),
+  WEBHOOK_TIMEOUT: duration('10s'),
   /** A workflow bundle built ahead of time (bundleWorkflowCode); unset bundles workflows/ at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
@@ -129,6 +144,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       from: e.MAIL_FROM,
     },
     welcomeFollowUpDelayMs: e.WELCOME_FOLLOW_UP_DELAY,
+    webhooks: { allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS, retryBackoffMs: e.WEBHOOK_RETRY_BACKOFF, timeoutMs: e.WEBHOOK_TIMEOUT },
   };
 }
 

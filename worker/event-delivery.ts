@@ -1,4 +1,7 @@
+import type { Database } from '../db/database';
+import type { Config } from '../platform/config';
 import type { TemporalGateway } from '../platform/temporal';
+import { webhookDeliveryJob, webhookDeliveriesFor } from '../workflows/webhook-delivery/job';
 import {
   CONSUMER_GROUPS,
   deliverSignal,
@@ -26,5 +29,16 @@ export async function wakeConsumerGroups(gateway: TemporalGateway, stream?: stri
 export async function deliverToSubscribers(gateway: TemporalGateway, event: StreamEvent): Promise<void> {
   for (const subscription of SUBSCRIPTIONS.filter((s) => s.topic === event.stream && s.eventTypes.includes(event.type))) {
     await gateway.signalWithStart(topicSubscriberStart(subscription), deliverSignal, [event]);
+  }
+}
+
+/**
+ * Start a webhook delivery per endpoint subscribed to the event's type. Each is a job keyed by
+ * (endpoint, event), so the relay republishing a row starts nothing twice; the job runs with the
+ * event's correlation ID.
+ */
+export async function deliverToWebhooks(gateway: TemporalGateway, db: Database, config: Config, event: StreamEvent): Promise<void> {
+  for (const input of await webhookDeliveriesFor(db, event, config)) {
+    await gateway.startOnce(webhookDeliveryJob.start(input), event.correlationId);
   }
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../platform/logger';
 import { liveEvents } from '../platform/live-events';
 import { createTemporalGateway, isTemporalUnavailable } from '../platform/temporal';
 import { jobs } from '../workflows/registry';
-import { deliverToSubscribers, wakeConsumerGroups } from './event-delivery';
+import { deliverToSubscribers, deliverToWebhooks, wakeConsumerGroups } from './event-delivery';
 
 /**
  * The outbox relay: publishes committed outbox rows to Temporal, then marks them published.
@@ -69,6 +69,7 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
       const event = parsePayload(streamEvent, row);
       await wakeConsumerGroups(gateway, event.stream);
       await deliverToSubscribers(gateway, event);
+      await deliverToWebhooks(gateway, db, config, event);
       liveEvents.publish(event);
     },
   };

@@ -5,4 +5,5 @@ export { order } from './order/workflow';
 export { restock } from './restock/workflow';
 export { shipment } from './shipment/workflow';
 export { reaction, streamConsumer, topicSubscriber } from './streams/workflow';
+export { webhookDelivery } from './webhook-delivery/workflow';
 export { welcomeEmail } from './welcome-email/workflow';

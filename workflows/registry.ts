@@ -12,9 +12,10 @@ import { orderJob } from './order/job';
 import { restockJob } from './restock/job';
 import { shipmentJob } from './shipment/job';
 import { reactionJob, streamConsumerJob, topicSubscriberJob } from './streams/job';
+import { webhookDeliveryJob } from './webhook-delivery/job';
 import { welcomeEmailJob } from './welcome-email/job';
 
-export const jobs: JobDeclaration[] = [welcomeEmailJob, depositJob, orderJob, shipmentJob, restockJob, streamConsumerJob, topicSubscriberJob, reactionJob];
+export const jobs: JobDeclaration[] = [welcomeEmailJob, depositJob, orderJob, shipmentJob, restockJob, streamConsumerJob, topicSubscriberJob, reactionJob, webhookDeliveryJob];
 
 /** Every activity a worker registers: the shared ones (activities/) and each job's own. */
 export function createAllActivities(deps: ActivityDeps) {

@@ -18,7 +18,7 @@ beforeAll(async () => {
 afterAll(() => d?.stop());
 
 // Each test runs its own workers on the deployment's task queue, stopped when it ends.
-let workers: Array<{ stop(): Promise<void> }> = [];
+const workers: Array<{ stop(): Promise<void> }> = [];
 const startWorker = async (overrides?: Parameters<TestDeployment['startWorker']>[0]) => {
   const worker = await d.startWorker(overrides);
   workers.push(worker);
