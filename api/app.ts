@@ -16,6 +16,7 @@ import { jobsRouter } from './jobs';
 import { jobManagementRouter } from './job-management';
 import { schedulesRouter } from './schedules';
 import { webhookEndpointsRouter } from './webhook-endpoints';
+import { docsRouter } from './docs-page';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
@@ -83,6 +84,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(jobManagementRouter(gateway, jobs));
   app.use(schedulesRouter(gateway, jobs, config));
   app.use(webhookEndpointsRouter(db, config));
+  app.use(docsRouter({ jobs, allowPrivateNetworks: config.webhooks.allowPrivateNetworks, mailbox: mailboxDir !== undefined }));
   app.use(accountsRouter(db));
   app.use(usersRouter(db));
   app.use(streamsRouter(gateway, db));

@@ -120,8 +120,11 @@ describe.each(testDatabases())('%s', (_name, target) => {
     for (const r of requests) byId.set(r.webhookId, [...(byId.get(r.webhookId) ?? []), r.attempt]);
     expect([...byId.values()]).toEqual([['1', '2', '3'], ['1', '2', '3'], ['1', '2', '3']]);
 
-    const listed = await json(await fetch(`${d.url}/v1/jobs?type=webhook-delivery&status=COMPLETED&pageSize=100`));
-    expect(listed.jobs.filter((j: { jobId: string }) => j.jobId.startsWith(`webhook-delivery:${endpoint.endpointId}:`))).toHaveLength(3);
+    // Visibility is eventually consistent: the completed deliveries show up in the job list shortly.
+    await waitFor('the three completed deliveries in the job list', async () => {
+      const listed = await json(await fetch(`${d.url}/v1/jobs?type=webhook-delivery&status=COMPLETED&pageSize=100`));
+      return listed.jobs.filter((j: { jobId: string }) => j.jobId.startsWith(`webhook-delivery:${endpoint.endpointId}:`)).length === 3 ? true : undefined;
+    });
   });
 
   test('after the last attempt the delivery is a failed job; retried, it is delivered under the same webhook-id', async () => {
