@@ -53,14 +53,14 @@ export const bulkRetryBody = (jobNames: [string, ...string[]]) =>
  * another filter is refused as 400 instead of reaching the server), base64url-encoded.
  */
 const queryTag = (query: string) => createHash('sha256').update(query).digest().subarray(0, 8);
-const encodeCursor = (query: string, token: Uint8Array | null) => (token ? Buffer.concat([queryTag(query), token]).toString('base64url') : null);
-function decodeCursor(query: string, cursor: string | undefined): Uint8Array | undefined {
+export const encodeCursor = (query: string, token: Uint8Array | null) => (token ? Buffer.concat([queryTag(query), token]).toString('base64url') : null);
+export function decodeCursor(query: string, cursor: string | undefined): Uint8Array | undefined {
   if (cursor === undefined) return undefined;
   const raw = Buffer.from(cursor, 'base64url');
-  if (raw.length <= 8 || !raw.subarray(0, 8).equals(queryTag(query))) throw badCursor();
+  if (raw.length <= 8 || !raw.subarray(0, 8).equals(queryTag(query))) throw badCursorProblem();
   return raw.subarray(8);
 }
-const badCursor = () =>
+export const badCursorProblem = () =>
   new HttpProblem(400, 'validation-error', 'The request is not valid', 'next: not a cursor of this listing (use the `next` of the previous page, with the same filters)', {
     errors: [{ pointer: 'next', detail: 'not a cursor of this listing' }],
   });
@@ -97,7 +97,7 @@ export function jobManagementRouter(gateway: TemporalGateway, jobs: JobDeclarati
       const listed = await gateway.listJobs(filter, pageSize, decodeCursor(query, cursor));
       return { jobs: listed.jobs, next: encodeCursor(query, listed.nextPageToken) };
     } catch (err) {
-      if (cursor !== undefined && isGrpcServiceError(err) && err.code === 3) throw badCursor();
+      if (cursor !== undefined && isGrpcServiceError(err) && err.code === 3) throw badCursorProblem();
       throw err;
     }
   }

@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { Router } from 'express';
 import type { ScheduleDescription } from '@temporalio/client';
-import ms from 'ms';
 import { z } from 'zod';
 import type { Config } from '../platform/config';
 import { businessId, text } from '../platform/schemas';
@@ -14,7 +13,9 @@ import type { TemporalGateway } from '../platform/temporal';
 import { grpcCause } from '../platform/temporal-jobs';
 import type { JobDeclaration } from '../workflows/declaration';
 import { jsonIfAny, requireJson } from './hygiene';
+import { badCursorProblem, decodeCursor, encodeCursor } from './job-management';
 import { HttpProblem, parseOrThrow, type InvalidParam } from './problem';
+import { MAX_START_DELAY_MS, millisOf } from './start-options';
 
 export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
 const MAX_SCHEDULES_PAGE = 100;
@@ -32,8 +33,8 @@ const interval = z
   .string()
   .max(32)
   .refine((s) => {
-    const millis = ms(s as ms.StringValue) as number | undefined;
-    return typeof millis === 'number' && millis >= 1000 && millis <= 366 * 24 * 3600 * 1000;
+    const millis = millisOf(s);
+    return millis !== undefined && millis >= 1000 && millis <= MAX_START_DELAY_MS;
   }, "must be a duration from 1s to 366d, such as '15m' or '1h'");
 
 export const scheduleIdPath = z.object({ scheduleId: businessId });
@@ -115,7 +116,7 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
     const created = await gateway.schedules.create({
         scheduleId: body.scheduleId,
         start: job.start(input),
-        spec: body.cron !== undefined ? { cron: body.cron.trim() } : { intervalMs: ms(body.interval as ms.StringValue) as number },
+        spec: body.cron !== undefined ? { cron: body.cron.trim() } : { intervalMs: millisOf(body.interval!)! },
         overlap: body.overlap,
         paused: body.paused,
         note: body.note,
@@ -144,15 +145,15 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
       req.query,
       'query',
     );
-    const listed = await gateway.schedules.list(q.pageSize, q.next ? Buffer.from(q.next, 'base64url') : undefined).catch((err: unknown) => {
-      if (q.next && grpcCause(err)?.code === 3) {
-        throw new HttpProblem(400, 'validation-error', 'The request is not valid', 'next: not a cursor of this listing', { errors: [{ pointer: 'next', detail: 'not a cursor of this listing' }] });
-      }
+    // The cursor is bound to its listing, so a forged one is refused here, never parsed by the server.
+    const listing = `schedules\n${q.pageSize}`;
+    const listed = await gateway.schedules.list(q.pageSize, decodeCursor(listing, q.next)).catch((err: unknown) => {
+      if (q.next && grpcCause(err)?.code === 3) throw badCursorProblem();
       throw err;
     });
     res.json({
       schedules: listed.schedules.map((s) => ({ ...s, url: scheduleUrl(s.scheduleId) })),
-      next: listed.nextPageToken ? Buffer.from(listed.nextPageToken).toString('base64url') : null,
+      next: encodeCursor(listing, listed.nextPageToken),
     });
   });
 

@@ -13,12 +13,22 @@ import { parseOrThrow } from './problem';
 /** The longest delay or run-at distance taken: a job held for more than a year is a schedule. */
 export const MAX_START_DELAY_MS = 366 * 24 * 3600 * 1000;
 
+/** A human duration ('10m', '2h') in ms, or undefined when it is not one (ms() throws on some inputs, e.g. ''). */
+export function millisOf(text: string): number | undefined {
+  try {
+    const millis = ms(text as ms.StringValue) as number | undefined;
+    return typeof millis === 'number' && Number.isFinite(millis) ? millis : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const delay = z
   .string()
   .max(32)
   .transform((text, ctx) => {
-    const millis = ms(text as ms.StringValue) as number | undefined;
-    if (typeof millis !== 'number' || !Number.isFinite(millis) || millis < 1000 || millis > MAX_START_DELAY_MS) {
+    const millis = millisOf(text);
+    if (millis === undefined || millis < 1000 || millis > MAX_START_DELAY_MS) {
       ctx.addIssue({ code: 'custom', message: "must be a duration from 1s to 366d, such as '90s', '10m' or '2h'" });
       return z.NEVER;
     }

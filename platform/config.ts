@@ -69,7 +69,13 @@ const envSchema = z.object({
     .string()
     .default('30s,2m,10m,30m,1h,2h,4h,8h')
     .transform((text, ctx) => {
-      const waits = text.split(',').map((part) => ms(part.trim() as ms.StringValue) as number | undefined);
+      const waits = text.split(',').map((part) => {
+        try {
+          return ms(part.trim() as ms.StringValue) as number | undefined;
+        } catch {
+          return undefined; // ms() throws on an empty part
+        }
+      });
       if (waits.length > 20 || waits.some((w) => typeof w !== 'number' || !Number.isFinite(w) || w <= 0)) {
         ctx.addIssue({ code: 'custom', message: `expected up to 20 comma-separated positive durations such as '30s,2m,10m', got '${text}'` });
         return z.NEVER;
