@@ -65,8 +65,8 @@ test('priority under a backlog: high-priority jobs queued last start among the f
     `start positions (0 = first of 25) of the 5 jobs queued last: same priority ${JSON.stringify(control)} (mean ${mean(control)}); ` +
       `priority 1 ${JSON.stringify(prioritised)} (mean ${mean(prioritised)})`,
   );
-  expect(mean(control)).toBeGreaterThan(15);
+  expect(mean(control)).toBeGreaterThan(12);
   // Not exactly 0-4: a few tasks were already matched to the worker's pollers before the backlog was sorted.
   expect(Math.max(...prioritised)).toBeLessThan(12);
-  expect(mean(prioritised)).toBeLessThan(mean(control) - 8);
+  expect(mean(prioritised)).toBeLessThan(mean(control) - 6);
 }, 180_000);
