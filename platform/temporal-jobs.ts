@@ -81,7 +81,7 @@ export interface JobFailure {
   type: string | null;
   /** The activity whose failure failed the job, if one did. */
   activity: string | null;
-  /** How many times that activity was attempted (null when the job failed elsewhere). */
+  /** How many times the failing activity was attempted; for a failure the workflow raised, how many activity attempts failed before it (null when none). */
   attempts: number | null;
   /** Temporal's retry state (e.g. 'MAXIMUM_ATTEMPTS_REACHED', 'NON_RETRYABLE_FAILURE'). */
   retryState: string | null;
@@ -163,7 +163,8 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
           message: activityInfo ? `activity ${activityInfo.activityType?.name} failed: ${cause.message}` : cause.message || failed.failure.message || 'failed',
           type: cause.applicationFailureInfo?.type || (cause.timeoutFailureInfo ? 'Timeout' : null),
           activity: activityInfo?.activityType?.name ?? null,
-          attempts: started?.activityTaskStartedEventAttributes?.attempt ?? null,
+          // A failure the workflow raised itself (e.g. a webhook giving up after its timed attempts): the activity failures before it.
+          attempts: started?.activityTaskStartedEventAttributes?.attempt ?? (events.filter((e) => e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes).length || null),
           retryState: retryStateName(activityInfo?.retryState ?? failed.retryState),
         };
       }

@@ -139,7 +139,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
       const page = await json(await fetch(`${d.url}/v1/jobs?type=webhook-delivery&status=FAILED&pageSize=100`));
       return page.jobs.find((j: { jobId: string }) => j.jobId.startsWith(`webhook-delivery:${endpoint.endpointId}:`));
     }, 40_000);
-    expect(failed.failure).toMatchObject({ type: 'WebhookDeliveryFailed' });
+    expect(failed.failure).toMatchObject({ type: 'WebhookDeliveryFailed', attempts: 4 });
     expect(failed.failure.message).toContain('gave up after 4 attempts');
     const ids = new Set(receiver.requests.map((r) => r.webhookId));
     expect(ids.size).toBe(1);
