@@ -1,10 +1,5 @@
 import { EventEmitter } from 'node:events';
 
-/**
- * Fire-and-forget broadcast (the article's pub/sub): the relay announces each event it has
- * delivered; whoever listens at that moment gets it; nothing is stored or replayed. It spans one
- * process (the one running the relay, as `npm start` does).
- */
 /** What the feed needs of an event: its stream to filter on, its ID and type for the SSE fields. */
 export interface LiveEvent {
   stream: string;
@@ -12,6 +7,11 @@ export interface LiveEvent {
   type: string;
 }
 
+/**
+ * Fire-and-forget broadcast (the article's pub/sub): the relay announces each event it has
+ * delivered; whoever listens at that moment gets it; nothing is stored or replayed. It spans one
+ * process (the one running the relay, as `npm start` does).
+ */
 const bus = new EventEmitter();
 bus.setMaxListeners(0);
 
