@@ -97,6 +97,14 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+/**
+ * A wait that proves something did NOT happen (a second reaction, a job run without a worker):
+ * there is no condition to await, only time in which the wrong outcome could show up. Keep it
+ * short and bounded, and say at the call site what it leaves room for. Everything else awaits a
+ * condition with waitFor.
+ */
+export const quietPeriod = (ms: number): Promise<void> => sleep(ms);
+
 /** A response body as JSON, untyped: tests assert on its shape. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (res: Response): Promise<any> => res.json();
