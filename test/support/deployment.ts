@@ -43,14 +43,17 @@ export interface TestDeployment {
   url: string;
   /** Where the mail catcher keeps messages ('' without `mail`). */
   mailboxDir: string;
-  /** The relay started by `relay: true` or startRelay(). */
+  /** The relay started by `relay: true`, or the last one startRelay() started. */
   relay?: OutboxRelay;
   /** A role (`npm run worker|api|relay`) as a child process of this deployment; SIGKILLed at stop() if still alive. */
   spawn(role: Parameters<typeof spawnRole>[0], env?: Record<string, string>): Promise<RoleProcess>;
   /** Start (another) in-process worker; it is stopped with the deployment. */
   startWorker(overrides?: Pick<Parameters<typeof startTestWorker>[0], 'activities' | 'identity'>): Promise<{ stop(): Promise<void> }>;
-  /** Start the outbox relay in this process now (e.g. once a worker is ready); it is stopped with the deployment. */
-  startRelay(): OutboxRelay;
+  /**
+   * Start (another) outbox relay in this process now, e.g. once a worker is ready. It is stopped
+   * with the deployment; a test may stop it earlier (stop() twice is harmless).
+   */
+  startRelay(options?: { identity?: string }): OutboxRelay;
   /** Run at stop(), before the parts stop (e.g. SIGKILL the test's child processes). */
   onStop(stop: () => unknown): void;
   stop(): Promise<void>;
@@ -102,8 +105,8 @@ export async function startTestDeployment(options: TestDeploymentOptions = {}): 
       mailboxDir,
       spawn,
       startWorker,
-      startRelay() {
-        const relay = createOutboxRelay({ config, db, client, logger: testLogger });
+      startRelay({ identity } = {}) {
+        const relay = createOutboxRelay({ config, db, client, logger: testLogger, identity });
         relay.start();
         stops.push(relay.stop);
         return (deployment.relay = relay);
