@@ -34,7 +34,7 @@ export interface TestDeploymentOptions {
 }
 
 export interface TestDeployment {
-  /** The environment, for child processes (spawnWorker) that must join this deployment. */
+  /** The environment, for child processes (spawn) that must join this deployment. */
   env: Record<string, string>;
   config: Config;
   db: Database;

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type Client } from '@temporalio/client';
 import type { WorkflowBundlePath } from '@temporalio/worker';
 import { createApp, type AppDeps } from '../../api/app';
-import { loadConfig, type Config } from '../../platform/config';
+import type { Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createTemporalClient } from '../../platform/temporal';
 import { createWorker, installTemporalRuntime } from '../../worker/worker';
@@ -52,11 +52,6 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     LOG_LEVEL: 'silent',
     ...env,
   };
-}
-
-/** Production's config parser over testEnv(). */
-export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig(testEnv(env));
 }
 
 /** Production's client (with its interceptors) on an eagerly opened connection. */
@@ -117,7 +112,7 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   });
 }
 
-/** A real Conveyor worker (production's createWorker; testConfig points it at the test bundle); stop() drains it. */
+/** A real Conveyor worker (production's createWorker; testEnv() points it at the test bundle); stop() drains it. */
 export async function startTestWorker(deps: Parameters<typeof createWorker>[0]) {
   const worker = await createWorker(deps);
   const running = worker.run();
