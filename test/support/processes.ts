@@ -37,5 +37,3 @@ export async function spawnRole(role: keyof typeof roles, env: Record<string, st
   }, 30_000);
   return { child, exited, output: () => output };
 }
-
-export const spawnWorker = (env: Record<string, string>) => spawnRole('worker', env);
