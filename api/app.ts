@@ -9,7 +9,7 @@ import { readMailbox } from '../platform/mail-catcher';
 import { accountsRouter } from './accounts';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
-import { createTemporalGateway } from '../platform/temporal';
+import { createTemporalGateway, withRequestDeadline } from '../platform/temporal';
 import { correlationId as correlationIdSchema } from '../platform/schemas';
 import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
@@ -55,8 +55,9 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
         errors: [{ pointer: 'X-Correlation-Id', detail: 'invalid format' }],
       }));
     }
-    // Everything this request does, Temporal calls included, runs under its correlation ID.
-    withCorrelationId(res.locals.correlationId, next);
+    // Everything this request does, Temporal calls included, runs under its correlation ID and
+    // one deadline for all its calls to Temporal.
+    withCorrelationId(res.locals.correlationId, () => withRequestDeadline(config.temporal.rpcTimeoutMs, next));
   });
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import {
   Client,
@@ -77,12 +78,23 @@ export interface JobView {
 /** How long a status read waits for a worker to answer the job's status query. */
 const STATUS_QUERY_TIMEOUT_MS = 1_000;
 
+const requestDeadline = new AsyncLocalStorage<number>();
+
+/**
+ * Run `fn` (one HTTP request) under one deadline for all its calls to Temporal: a request that
+ * makes several calls still answers (503 at worst) within TEMPORAL_RPC_TIMEOUT, not that times
+ * the number of calls.
+ */
+export const withRequestDeadline = <T>(timeoutMs: number, fn: () => T): T => requestDeadline.run(Date.now() + timeoutMs, fn);
+
 /**
  * The one way Conveyor's roles talk to Temporal, built once per process from its client and
  * config. Every call runs under TEMPORAL_RPC_TIMEOUT: an outage becomes a quick error, never a hang.
  */
 export function createTemporalGateway(client: Client, temporal: Config['temporal']) {
-  const withinRpcTimeout = <T>(call: () => Promise<T>): Promise<T> => client.withDeadline(Date.now() + temporal.rpcTimeoutMs, call);
+  /** The deadline for the next call: TEMPORAL_RPC_TIMEOUT from now, or the request's own if that comes first. */
+  const deadline = (timeoutMs = temporal.rpcTimeoutMs) => Math.min(Date.now() + timeoutMs, requestDeadline.getStore() ?? Infinity);
+  const withinRpcTimeout = <T>(call: () => Promise<T>): Promise<T> => client.withDeadline(deadline(), call);
   const startOptions = (start: WorkflowStart, correlationId?: string) => ({
     taskQueue: temporal.taskQueue,
     workflowId: start.workflowId,
@@ -148,7 +160,7 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
       let failure: JobView['failure'] = null;
       if (status === 'RUNNING') {
         current = await client
-          .withDeadline(Date.now() + STATUS_QUERY_TIMEOUT_MS, () => handle.query(statusQuery))
+          .withDeadline(deadline(STATUS_QUERY_TIMEOUT_MS), () => handle.query(statusQuery))
           .catch(() => null); // no worker polling right now: the job waits, its state is unknown
       } else {
         try {
