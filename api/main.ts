@@ -1,4 +1,5 @@
 /** `npm run api`: the HTTP API role alone, for scaling out. Needs TEMPORAL_ADDRESS or a running `npm start`. */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import { openDatabase } from '../db/database';
 import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';

@@ -2,6 +2,7 @@
  * `npm run relay`: the outbox relay alone. On PostgreSQL run as many as you like (rows are claimed
  * with SKIP LOCKED); on SQLite the database's write lock serialises their claims.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import { openDatabase } from '../db/database';
 import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';

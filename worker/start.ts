@@ -4,6 +4,7 @@
  * local mail catcher. Then a worker, the outbox relay and the HTTP API. SIGINT/SIGTERM stops
  * everything in reverse.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
 import { startApiServer } from '../api/server';
