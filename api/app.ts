@@ -10,6 +10,7 @@ import { accountsRouter } from './accounts';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
 import { jobsRouter } from './jobs';
+import { apiMetrics } from './metrics';
 import { ordersRouter } from './orders';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
@@ -34,6 +35,8 @@ const READINESS_TIMEOUT_MS = 1_000;
 export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const metrics = apiMetrics(db);
+  app.use(metrics.countRequests);
 
   // Correlation ID first, so every later answer (errors included) carries it.
   app.use((req, res, next) => {
@@ -66,6 +69,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     next();
   };
 
+  app.get('/metrics', metrics.endpoint);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -2,6 +2,7 @@ import type { Response } from 'express';
 import { Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Config } from '../platform/config';
+import { jobsAccepted } from '../platform/metrics';
 import { startOnce, webUiLink, withinRpcTimeout, type BusinessWorkflowStart } from '../platform/temporal';
 import { CorrelationIdKey, progressQuery } from '../workflows/definitions';
 import { HttpProblem } from './problem';
@@ -85,6 +86,7 @@ export async function startJob(
     res.status(200).location(statusUrl).json(finished);
     return;
   }
+  jobsAccepted.inc({ workflow_type: job.workflowType });
   res
     .status(202)
     .location(statusUrl)

@@ -33,6 +33,8 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/\S+$/, "expected postgres://user:password@host:5432/database (unset for SQLite in the data dir)")
     .optional(),
+  /** The worker's and the relay's GET /metrics (the API serves it on PORT); unset: not served. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z
@@ -94,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     dataDir,
     logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT,
     database: e.DATABASE_URL
       ? ({ kind: 'postgres', url: e.DATABASE_URL } as const)
       : ({ kind: 'sqlite', file: path.join(dataDir, 'conveyor.sqlite') } as const),

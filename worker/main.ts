@@ -4,20 +4,23 @@ import { openDatabase } from '../db/database';
 import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { asTemporalLogger, createLogger } from '../platform/logger';
+import { serveRoleMetrics, temporalMetricsAddress } from './role-metrics';
 import { createWorker, installTemporalRuntime } from './worker';
 
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor-worker');
-  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })));
+  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(config.metricsPort !== undefined));
   const db = await openDatabase(config.database);
   const worker = await createWorker({ config, db });
   const running = worker.run();
+  const stopMetrics = await serveRoleMetrics(config, logger);
   logger.info({ address: config.temporal.address, taskQueue: config.temporal.taskQueue, smtp: config.mail.useMailCatcher ? 'local mail catcher' : 'SMTP_URL' }, 'worker polling');
   stopOnSignal(logger, async () => {
     worker.worker.shutdown();
     await running;
     await worker.close();
+    await stopMetrics();
     await db.destroy();
   });
   await running.catch((err: unknown) => {

@@ -4,11 +4,13 @@
  */
 import '../platform/node-version'; // first: a clear error on an unsupported Node
 import { openDatabase } from '../db/database';
+import { watchDatabase } from '../db/metrics';
 import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { createLogger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal';
 import { createOutboxRelay } from './outbox-relay';
+import { serveRoleMetrics } from './role-metrics';
 
 async function main() {
   const config = loadConfigOrExit();
@@ -17,9 +19,12 @@ async function main() {
   const client = createTemporalClient(config.temporal);
   const relay = createOutboxRelay({ config, db, client, logger });
   relay.start();
+  watchDatabase(db);
+  const stopMetrics = await serveRoleMetrics(config, logger);
   logger.info({ relay: relay.identity, temporal: config.temporal.address, database: config.database.kind }, 'outbox relay running');
   stopOnSignal(logger, async () => {
     await relay.stop();
+    await stopMetrics();
     await client.connection.close();
     await db.destroy();
   });

@@ -18,12 +18,14 @@ import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { createOutboxRelay } from './outbox-relay';
+import { serveRoleMetrics, temporalMetricsAddress } from './role-metrics';
 import { createWorker, installTemporalRuntime } from './worker';
 
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor');
-  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })));
+  // The SDK's worker metrics always: the API's /metrics serves them in this all-in-one process.
+  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(true));
   fs.mkdirSync(config.dataDir, { recursive: true });
 
   // Everything started so far, stopped in reverse order on shutdown or on a failed start.
@@ -89,6 +91,7 @@ async function main() {
     const relay = createOutboxRelay({ config, db, client, logger });
     relay.start();
     stops.push(relay.stop);
+    stops.push(await serveRoleMetrics(config, logger));
     const api = await startApiServer({ config, client, db, logger, mailboxDir: mailCatcher ? config.mailboxDir : undefined });
     stops.push(api.close);
 

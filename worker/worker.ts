@@ -4,6 +4,7 @@ import { createActivities, type Activities } from '../activities';
 import type { Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { correlationActivityInterceptor } from '../platform/correlation';
+import { addMetricsSource } from '../platform/metrics';
 import { connectionOptions } from '../platform/temporal';
 
 /**
@@ -11,11 +12,19 @@ import { connectionOptions } from '../platform/temporal';
  * its native core log through it at WARN and above, so every line has one format; without one
  * (tests, benchmarks) only errors are printed. SIGINT/SIGTERM are left to the process's own
  * shutdown, which stops the parts in order.
+ *
+ * With `metricsAddress` (host:port, loopback), the SDK's native Prometheus exporter serves its
+ * worker metrics (task slots, schedule-to-start latency, sticky cache, failures) there, and this
+ * process's own /metrics appends them, so each role stays one scrape target.
  */
-export function installTemporalRuntime(logger?: TemporalLogger): void {
+export function installTemporalRuntime(logger?: TemporalLogger, metricsAddress?: string): void {
+  const metrics = metricsAddress
+    ? { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } }
+    : undefined;
+  if (metricsAddress) addMetricsSource(() => fetch(`http://${metricsAddress}/metrics`).then((res) => res.text()));
   Runtime.install(
     logger
-      ? { logger, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } } }
+      ? { logger, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} }, ...(metrics ? { metrics } : {}) } }
       : { logger: new DefaultLogger('ERROR'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } },
   );
 }
