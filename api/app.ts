@@ -11,6 +11,7 @@ import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
 import { jobsRouter } from './jobs';
 import { apiMetrics } from './metrics';
+import { traceRequests } from './tracing';
 import { ordersRouter } from './orders';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
@@ -37,6 +38,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.disable('x-powered-by');
   const metrics = apiMetrics(db);
   app.use(metrics.countRequests);
+  app.use(traceRequests);
 
   // Correlation ID first, so every later answer (errors included) carries it.
   app.use((req, res, next) => {

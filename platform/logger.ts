@@ -1,4 +1,5 @@
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import pino from 'pino';
 import { currentCorrelationId } from './correlation';
 import { redactionOptions } from './log-redaction';
@@ -7,7 +8,7 @@ import { redactionOptions } from './log-redaction';
  * Structured JSON logs on stdout, one logger per process, children add context. On a terminal
  * (a person running `npm start`) the same lines are printed readably by pino-pretty instead;
  * LOG_FORMAT=json|pretty overrides the guess. Every line logged inside a request, outbox row or
- * activity carries its correlation ID; personal data is redacted (log-redaction.ts).
+ * activity carries its correlation ID (and trace ID when tracing is on); personal data is redacted (log-redaction.ts).
  */
 export function createLogger(level: string, name: string, format = process.env.LOG_FORMAT) {
   const options: pino.LoggerOptions = {
@@ -16,7 +17,11 @@ export function createLogger(level: string, name: string, format = process.env.L
     ...redactionOptions(),
     mixin: () => {
       const correlationId = currentCorrelationId();
-      return correlationId ? { correlationId } : {};
+      const span = trace.getActiveSpan()?.spanContext(); // only while tracing is on (platform/tracing.ts)
+      return {
+        ...(correlationId ? { correlationId } : {}),
+        ...(span && isSpanContextValid(span) ? { traceId: span.traceId, spanId: span.spanId } : {}),
+      };
     },
   };
   const pretty = format === 'pretty' || (format !== 'json' && process.stdout.isTTY === true);

@@ -4,6 +4,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { CorrelationIdKey } from '../workflows/definitions';
 import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
+import { tracingPlugins } from './tracing';
 
 /** Address, TLS and API key for both the client (API) and the native (worker) connection. */
 export function connectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
@@ -19,7 +20,7 @@ export function connectionOptions(temporal: Config['temporal']): { address: stri
  * Temporal is still down; requests that need Temporal answer 503 until it is back.
  */
 export function createTemporalClient(temporal: Config['temporal'], connection = Connection.lazy(connectionOptions(temporal))): Client {
-  return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] } });
+  return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] }, plugins: tracingPlugins() });
 }
 
 /** Run one call to Temporal under TEMPORAL_RPC_TIMEOUT: an outage becomes a quick error, never a hang. */

@@ -3,6 +3,7 @@ import '../platform/node-version'; // first: a clear error on an unsupported Nod
 import { openDatabase } from '../db/database';
 import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
+import { startTracing } from '../platform/tracing';
 import { asTemporalLogger, createLogger } from '../platform/logger';
 import { serveRoleMetrics, temporalMetricsAddress } from './role-metrics';
 import { createWorker, installTemporalRuntime } from './worker';
@@ -10,6 +11,7 @@ import { createWorker, installTemporalRuntime } from './worker';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor-worker');
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor-worker');
   installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(config.metricsPort !== undefined));
   const db = await openDatabase(config.database);
   const worker = await createWorker({ config, db });
@@ -22,6 +24,7 @@ async function main() {
     await worker.close();
     await stopMetrics();
     await db.destroy();
+    await tracing?.shutdown();
   });
   await running.catch((err: unknown) => {
     logger.fatal({ err }, 'worker failed');

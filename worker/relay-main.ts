@@ -7,6 +7,7 @@ import { openDatabase } from '../db/database';
 import { watchDatabase } from '../db/metrics';
 import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
+import { startTracing } from '../platform/tracing';
 import { createLogger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal';
 import { createOutboxRelay } from './outbox-relay';
@@ -15,6 +16,7 @@ import { serveRoleMetrics } from './role-metrics';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor-relay');
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor-relay');
   const db = await openDatabase(config.database);
   const client = createTemporalClient(config.temporal);
   const relay = createOutboxRelay({ config, db, client, logger });
@@ -27,6 +29,7 @@ async function main() {
     await stopMetrics();
     await client.connection.close();
     await db.destroy();
+    await tracing?.shutdown();
   });
 }
 

@@ -17,6 +17,7 @@ import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { startTracing } from '../platform/tracing';
 import { createOutboxRelay } from './outbox-relay';
 import { serveRoleMetrics, temporalMetricsAddress } from './role-metrics';
 import { createWorker, installTemporalRuntime } from './worker';
@@ -24,6 +25,7 @@ import { createWorker, installTemporalRuntime } from './worker';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor');
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor');
   // The SDK's worker metrics always: the API's /metrics serves them in this all-in-one process.
   installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(true));
   fs.mkdirSync(config.dataDir, { recursive: true });
@@ -38,6 +40,7 @@ async function main() {
     }
     if (failed) throw failed;
   };
+  if (tracing) stops.push(tracing.shutdown); // stopped last: the other parts' final spans are exported
   stopOnSignal(logger, stopAll);
 
   try {

@@ -5,6 +5,7 @@ import type { Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { correlationActivityInterceptor } from '../platform/correlation';
 import { addMetricsSource } from '../platform/metrics';
+import { tracingPlugins } from '../platform/tracing';
 import { connectionOptions } from '../platform/temporal';
 
 /**
@@ -76,6 +77,7 @@ export async function createWorker({ config, db, activities, identity }: WorkerD
       workflowModules: workflowBundleOptions().workflowInterceptorModules,
     },
     ...(identity ? { identity } : {}),
+    plugins: tracingPlugins(), // with a prebuilt bundle, bundle it with these plugins too
     // On shutdown, running activities get this long to finish before they are cancelled.
     shutdownGraceTime: '10 seconds',
   });

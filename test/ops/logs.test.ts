@@ -46,3 +46,20 @@ test('LOG_FORMAT=pretty (what a terminal gets): readable lines, still redacted',
   expect(out).toContain('correlationId: "corr-123"');
   expect(out).not.toMatch(/ann@|bob@|Ann Smith/);
 });
+
+test('with tracing on, lines logged inside a span carry its trace and span IDs', () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', `
+    const { startTracing } = require('./platform/tracing');
+    const tracing = startTracing('http://127.0.0.1:9', 'log-sample'); // nothing listens: spans are dropped
+    const { createLogger } = require('./platform/logger');
+    const { trace } = require('@opentelemetry/api');
+    const log = createLogger('info', 'x');
+    log.info('outside');
+    trace.getTracer('t').startActiveSpan('s', (span) => { log.info({ spanIdSeen: span.spanContext().spanId }, 'inside'); span.end(); });
+    tracing.shutdown().catch(() => undefined);
+  `], { cwd: root, env: { ...process.env, LOG_FORMAT: 'json' }, encoding: 'utf8' });
+  const [outside, inside] = out.trim().split('\n').map((line) => JSON.parse(line) as Record<string, string>) as [Record<string, string>, Record<string, string>];
+  expect(outside.traceId).toBeUndefined();
+  expect(inside.traceId).toMatch(/^[0-9a-f]{32}$/);
+  expect(inside.spanId).toBe(inside.spanIdSeen);
+});

@@ -1,0 +1,58 @@
+/**
+ * OpenTelemetry traces, off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: then one trace per request,
+ * from the API's HTTP span through the workflow start, the workflow and its activities (Temporal's
+ * OpenTelemetry plugin carries the context in workflow and activity headers), exported over
+ * OTLP/HTTP to that endpoint.
+ *
+ * The OpenTelemetry JS line is 1.x (SDK 1.30, OTLP exporter 0.57) on purpose:
+ * @temporalio/interceptors-opentelemetry 1.24 is built on it (its `-v2` sibling is for 2.x), and
+ * two SDK lines in one process would not share a context. Off, nothing here is even loaded: the
+ * API's spans go to @opentelemetry/api's no-op tracer.
+ */
+import type { OpenTelemetryPlugin } from '@temporalio/interceptors-opentelemetry';
+
+let plugin: OpenTelemetryPlugin | undefined;
+
+/** What a Temporal Client or Worker adds to its `plugins` (nothing while tracing is off). */
+export const tracingPlugins = (): OpenTelemetryPlugin[] => (plugin ? [plugin] : []);
+
+export interface Tracing {
+  /** Export what is buffered now (tests; a clean stop). */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Once per process, before any client or worker is created. Undefined when no endpoint is set. */
+export function startTracing(endpoint: string | undefined, serviceName: string): Tracing | undefined {
+  if (!endpoint) return undefined;
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when tracing is on */
+  const { context, propagation, trace } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
+  const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { Resource } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { OpenTelemetryPlugin: Plugin } = require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+
+  const resource = new Resource({ 'service.name': serviceName });
+  // OTLP/HTTP's path for traces is /v1/traces under the collector's base URL.
+  const exporter = new OTLPTraceExporter({ url: `${endpoint.replace(/\/$/, '')}/v1/traces` });
+  const spanProcessor = new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1_000 });
+  const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(provider);
+  // Workflow spans are made in the workflow sandbox and leave it through a sink into this processor.
+  plugin = new Plugin({ resource, spanProcessor });
+  return {
+    flush: () => provider.forceFlush(),
+    async shutdown() {
+      await provider.shutdown();
+      trace.disable();
+      context.disable();
+      propagation.disable();
+      plugin = undefined;
+    },
+  };
+}
