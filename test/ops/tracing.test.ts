@@ -14,6 +14,7 @@ import { startTracing, tracingPlugins, type Tracing } from '../../platform/traci
 import { workflowBundleOptions } from '../../worker/worker';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { json, postJson, tempDir, uniqueTag, waitFor } from '../support/env';
+import { openAccount, stockSku, untilBooked } from '../support/shop';
 
 interface ReceivedSpan {
   traceId: string;
@@ -66,6 +67,28 @@ afterAll(async () => {
   await new Promise((resolve) => receiver?.close(resolve));
 });
 
+/** The spans of `root`'s trace once `ready` holds, and each span's ancestors' names (nearest first). */
+async function traceOf(root: ReceivedSpan, ready: (inTrace: ReceivedSpan[]) => boolean) {
+  const inTrace = await waitFor(`the rest of ${root.name}'s trace`, async () => {
+    await tracing.flush();
+    const found = spans.filter((s) => s.traceId === root.traceId);
+    return ready(found) ? found : undefined;
+  });
+  const byId = new Map(inTrace.map((s) => [s.spanId, s]));
+  const ancestry = (span: ReceivedSpan) => {
+    const names: string[] = [];
+    for (let p = span.parentSpanId ? byId.get(span.parentSpanId) : undefined; p; p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined) names.push(p.name);
+    return names;
+  };
+  return { inTrace, ancestry };
+}
+
+const httpSpan = (name: string, correlationId: string) =>
+  waitFor(`the span '${name}'`, async () => {
+    await tracing.flush();
+    return spans.find((s) => s.name === name && s.attributes['conveyor.correlation_id'] === correlationId);
+  });
+
 test('one trace from the HTTP request through the workflow to its activities', async () => {
   const userId = uniqueTag('traced');
   const correlationId = `corr-${userId}`;
@@ -74,26 +97,11 @@ test('one trace from the HTTP request through the workflow to its activities', a
   const { statusUrl } = await json(res);
   await waitFor('the job to complete', async () => ((await json(await fetch(`${d.url}${statusUrl}`))).status === 'COMPLETED' ? true : undefined));
 
-  const http = await waitFor('the HTTP span', async () => {
-    await tracing.flush();
-    return spans.find((s) => s.name === 'POST /v1/welcome-emails' && s.attributes['conveyor.correlation_id'] === correlationId);
-  });
+  const http = await httpSpan('POST /v1/welcome-emails', correlationId);
   expect(http.parentSpanId).toBeUndefined(); // the root
   expect(http.attributes).toMatchObject({ 'http.route': '/v1/welcome-emails', 'http.response.status_code': 202 });
 
-  const trace = await waitFor('both email activities in the trace', async () => {
-    await tracing.flush();
-    const inTrace = spans.filter((s) => s.traceId === http.traceId);
-    return inTrace.filter((s) => s.name === 'RunActivity:sendEmail').length === 2 ? inTrace : undefined;
-  });
-  const byId = new Map(trace.map((s) => [s.spanId, s]));
-  /** A span's ancestors' names, nearest first. */
-  const ancestry = (span: ReceivedSpan) => {
-    const names: string[] = [];
-    for (let p = span.parentSpanId && byId.get(span.parentSpanId); p; p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined) names.push(p.name);
-    return names;
-  };
-
+  const { inTrace: trace, ancestry } = await traceOf(http, (found) => found.filter((s) => s.name === 'RunActivity:sendEmail').length === 2);
   const start = trace.find((s) => s.name === 'StartWorkflow:welcomeEmail')!;
   expect(start.parentSpanId).toBe(http.spanId);
   const run = trace.find((s) => s.name === 'RunWorkflow:welcomeEmail')!;
@@ -101,6 +109,38 @@ test('one trace from the HTTP request through the workflow to its activities', a
   for (const activity of trace.filter((s) => s.name === 'RunActivity:sendEmail')) {
     expect(ancestry(activity)).toEqual(['StartActivity:sendEmail', 'RunWorkflow:welcomeEmail', 'StartWorkflow:welcomeEmail', 'POST /v1/welcome-emails']);
   }
-  // No other trace holds this job's spans: one request, one trace.
-  expect(spans.filter((s) => s.name === 'RunWorkflow:welcomeEmail' && s.attributes.workflowId === run.attributes.workflowId && s.traceId !== http.traceId)).toEqual([]);
+});
+
+test('an order: API → order workflow → its activities → the shipment child → its activities, one trace', async () => {
+  const sku = await stockSku(d.db);
+  const accountId = await openAccount(d.db);
+  const orderId = uniqueTag('traced-o');
+  const correlationId = `corr-${orderId}`;
+  const res = await postJson(`${d.url}/v1/orders`, { orderId, customerId: 'c-9', items: [{ sku, quantity: 1 }], paymentAccountId: accountId }, { 'X-Correlation-Id': correlationId });
+  expect(res.status).toBe(202);
+  const { statusUrl } = await json(res);
+  await untilBooked(d.db, orderId);
+  for (const type of ['picked_up', 'delivered']) expect((await postJson(`${d.url}/v1/shipments/${orderId}/events`, { type })).status).toBe(202);
+  await waitFor('the order to close', async () => ((await json(await fetch(`${d.url}${statusUrl}`))).workflowStatus === 'COMPLETED' ? true : undefined));
+
+  const root = await httpSpan('POST /v1/orders', correlationId);
+  expect(root.parentSpanId).toBeUndefined();
+  const api = 'POST /v1/orders';
+  const { inTrace, ancestry } = await traceOf(root, (found) =>
+    found.some((s) => s.name === 'RunActivity:bookCarrier') && found.some((s) => s.name === 'RunActivity:sendEmail'),
+  );
+  const names = (prefix: string) => inTrace.filter((s) => s.name.startsWith(prefix));
+
+  const orderRun = names('RunWorkflow:order')[0]!;
+  expect(ancestry(orderRun)).toEqual(['StartWorkflow:order', api]);
+  // The order's own activities (reserve, charge, save, confirmation email) hang off its run.
+  const orderActivities = names('RunActivity:').filter((s) => ancestry(s).includes('RunWorkflow:order') && !ancestry(s).includes('RunWorkflow:shipment'));
+  expect(orderActivities.map((s) => s.name)).toEqual(expect.arrayContaining(['RunActivity:reserveInventory', 'RunActivity:chargePayment', 'RunActivity:sendEmail']));
+  for (const activity of orderActivities) expect(ancestry(activity).slice(1)).toEqual(['RunWorkflow:order', 'StartWorkflow:order', api]);
+
+  // The shipment child, started by the order, and its activity.
+  const shipmentRun = names('RunWorkflow:shipment')[0]!;
+  expect(ancestry(shipmentRun)).toEqual(['StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
+  const booking = names('RunActivity:bookCarrier')[0]!;
+  expect(ancestry(booking)).toEqual(['StartActivity:bookCarrier', 'RunWorkflow:shipment', 'StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
 });
