@@ -5,7 +5,7 @@ import type { Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { correlationActivityInterceptor } from '../platform/correlation';
 import { addMetricsSource } from '../platform/metrics';
-import { tracingPlugins } from '../platform/tracing';
+import { traceMailer, tracingPlugins } from '../platform/tracing';
 import { connectionOptions } from '../platform/temporal';
 
 /**
@@ -62,7 +62,7 @@ export interface WorkerDeps {
  */
 export async function createWorker({ config, db, activities, identity }: WorkerDeps) {
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-  const mailer = nodemailer.createTransport(pooledSmtpUrl(config.mail.smtpUrl));
+  const mailer = traceMailer(nodemailer.createTransport(pooledSmtpUrl(config.mail.smtpUrl)));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

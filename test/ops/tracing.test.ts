@@ -3,7 +3,8 @@
  * run and its activities, all one trace, exported over OTLP/HTTP to an in-process receiver (a
  * plain HTTP server that takes the OTLP JSON the exporter posts; neither Jaeger nor the Collector
  * was built for this test). API, client and worker run in this process, as in `npm start`; the
- * context crosses Temporal only through workflow and activity headers.
+ * context crosses Temporal only through workflow and activity headers. The leaves are the SMTP
+ * sends and the database queries.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -108,7 +109,11 @@ test('one trace from the HTTP request through the workflow to its activities', a
   expect(ancestry(run)).toEqual(['StartWorkflow:welcomeEmail', 'POST /v1/welcome-emails']);
   for (const activity of trace.filter((s) => s.name === 'RunActivity:sendEmail')) {
     expect(ancestry(activity)).toEqual(['StartActivity:sendEmail', 'RunWorkflow:welcomeEmail', 'StartWorkflow:welcomeEmail', 'POST /v1/welcome-emails']);
+    // Its leaves: the idempotency check, the SMTP send and the record of it.
+    const leaves = trace.filter((s) => s.parentSpanId === activity.spanId).map((s) => s.name);
+    expect(leaves).toEqual(expect.arrayContaining(['db SELECT', 'smtp send', 'db INSERT']));
   }
+  expect(trace.filter((s) => s.name === 'smtp send').every((s) => !JSON.stringify(s.attributes).includes('@'))).toBe(true);
 });
 
 test('an order: API → order workflow → its activities → the shipment child → its activities, one trace', async () => {
