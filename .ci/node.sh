@@ -14,7 +14,7 @@ CI_NODE_CACHE=${CI_NODE_CACHE:-"$HOME/.cache/conveyor-node"}
 if [ -z "${CI_NODE_VERSION:-}" ]; then
   for version in $CI_NODE_VERSIONS; do
     echo "=== .ci/run on Node $version ==="
-    CI_NODE_VERSION=$version bash "$0" "$@"
+    CI_NODE_VERSION=$version bash "$PWD/.ci/run" "$@"   # sourced from the repo root (.ci/run cd-s there first)
   done
   echo "=== .ci/run passed on Node: $CI_NODE_VERSIONS ==="
   exit 0
