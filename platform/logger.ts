@@ -8,7 +8,8 @@ import { redactionOptions } from './log-redaction';
  * Structured JSON logs on stdout, one logger per process, children add context. On a terminal
  * (a person running `npm start`) the same lines are printed readably by pino-pretty instead;
  * LOG_FORMAT=json|pretty overrides the guess. Every line logged inside a request, outbox row or
- * activity carries its correlation ID (and trace ID when tracing is on); personal data is redacted (log-redaction.ts).
+ * activity carries its correlation ID (and trace ID when tracing is on); personal data is
+ * redacted (log-redaction.ts).
  */
 export function createLogger(level: string, name: string, format = process.env.LOG_FORMAT) {
   const options: pino.LoggerOptions = {
