@@ -13,6 +13,8 @@ import { createTemporalGateway, withRequestDeadline } from '../platform/temporal
 import { correlationId as correlationIdSchema } from '../platform/schemas';
 import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
+import { apiMetrics } from './metrics';
+import { traceRequests } from './tracing';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
@@ -35,6 +37,9 @@ const READINESS_TIMEOUT_MS = 1_000;
 export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const metrics = apiMetrics(db);
+  app.use(metrics.countRequests);
+  app.use(traceRequests);
 
   // Correlation ID first, so every later answer (errors included) carries it.
   app.use((req, res, next) => {
@@ -61,6 +66,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   });
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
+  app.get('/metrics', metrics.endpoint);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -1,7 +1,9 @@
 /** `npm run api`: the HTTP API role alone, for scaling out. Needs TEMPORAL_ADDRESS or a running `npm start`. */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import { openDatabase } from '../db/database';
 import { loadConfigOrExit } from '../platform/config';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
+import { startTracing } from '../platform/tracing';
 import { createLogger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal';
 import { startApiServer } from '../api/server';
@@ -9,6 +11,7 @@ import { startApiServer } from '../api/server';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor-api');
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor-api');
   const db = await openDatabase(config.database);
   const client = createTemporalClient(config.temporal);
   const api = await startApiServer({ config, client, db, logger, mailboxDir: config.mail.useMailCatcher ? config.mailboxDir : undefined });
@@ -17,6 +20,7 @@ async function main() {
     await api.close();
     await client.connection.close();
     await db.destroy();
+    await tracing?.shutdown();
   });
 }
 

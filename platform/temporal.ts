@@ -13,6 +13,7 @@ import type { QueryDefinition, SearchAttributePair, SignalDefinition, Workflow }
 import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
 import { CorrelationIdKey } from './temporal-keys';
+import { tracingPlugins } from './tracing';
 
 /** Address, TLS and API key for both the client (API) and the native (worker) connection. */
 export function connectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
@@ -28,7 +29,7 @@ export function connectionOptions(temporal: Config['temporal']): { address: stri
  * Temporal is still down; requests that need Temporal answer 503 until it is back.
  */
 export function createTemporalClient(temporal: Config['temporal'], connection = Connection.lazy(connectionOptions(temporal))): Client {
-  return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] } });
+  return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] }, plugins: tracingPlugins() });
 }
 
 // gRPC status codes (numbers fixed by the gRPC spec).

@@ -3,6 +3,7 @@
  * (seconds of webpack, so never per test file), and start one in-memory Temporal dev server that
  * the integration tests share (each test file uses its own task queue and IDs).
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';

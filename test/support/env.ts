@@ -101,7 +101,6 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 export const quietPeriod = (ms: number): Promise<void> => sleep(ms);
 
 /** A response body as JSON, untyped: tests assert on its shape. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (res: Response): Promise<any> => res.json();
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
