@@ -6,7 +6,7 @@ import { asTemporalLogger, createLogger } from '../platform/logger';
 import { createWorker, installTemporalRuntime } from './worker';
 
 async function main() {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit({ needsSmtpUrl: true });
   const logger = createLogger(config.logLevel, 'conveyor-worker');
   installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })));
   const db = await openDatabase(config.database);
