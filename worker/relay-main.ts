@@ -4,6 +4,7 @@
  */
 import { openDatabase } from '../db/database';
 import { loadConfigOrExit } from '../platform/config';
+import { startLiveEventsBridge } from '../platform/live-events-postgres';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { createLogger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal';
@@ -14,11 +15,14 @@ async function main() {
   const logger = createLogger(config.logLevel, 'conveyor-relay');
   const db = await openDatabase(config.database);
   const client = createTemporalClient(config.temporal);
+  // On PostgreSQL the live feed reaches every API process, not only one in this process.
+  const live = await startLiveEventsBridge(config.database, logger, { publish: true });
   const relay = createOutboxRelay({ config, db, client, logger });
   relay.start();
   logger.info({ relay: relay.identity, temporal: config.temporal.address, database: config.database.kind }, 'outbox relay running');
   stopOnSignal(logger, async () => {
     await relay.stop();
+    await live?.close();
     await client.connection.close();
     await db.destroy();
   });
