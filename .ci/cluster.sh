@@ -44,7 +44,7 @@ stop_servers() {
 stop_servers   # left over from an interrupted run
 pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$PG_VERSION temporal" ||
   pg_createcluster "$PG_VERSION" temporal -p $TEMPORAL_PG_PORT -o max_connections=300 >/dev/null
-pg_ctlcluster "$PG_VERSION" temporal start 2>/dev/null || pg_ctlcluster "$PG_VERSION" temporal status >/dev/null
+pg_ctlcluster "$PG_VERSION" temporal start >/dev/null 2>&1 || pg_ctlcluster "$PG_VERSION" temporal status >/dev/null
 as_postgres() { su postgres -c "psql -p $TEMPORAL_PG_PORT -qtAc \"$1\""; }
 as_postgres "SELECT 1 FROM pg_roles WHERE rolname = 'temporal'" | grep -q 1 ||
   as_postgres "CREATE ROLE temporal LOGIN CREATEDB PASSWORD 'temporal'"
@@ -56,7 +56,7 @@ for pair in temporal:temporal temporal_visibility:visibility; do
   "$SQL_TOOL" --db "$db" setup-schema -v 0.0 >/dev/null 2>&1
   "$SQL_TOOL" --db "$db" update-schema -d "$SCHEMA_DIR/$schema/versioned" >/dev/null 2>&1
 done
-say "schemas: temporal $(as_postgres "SELECT curr_version FROM schema_version" 2>/dev/null || true)"
+say "schemas: $(su postgres -c "psql -p $TEMPORAL_PG_PORT -d temporal -qtAc 'SELECT curr_version FROM schema_version'") (temporal), $(su postgres -c "psql -p $TEMPORAL_PG_PORT -d temporal_visibility -qtAc 'SELECT curr_version FROM schema_version'") (visibility)"
 
 # ---- The server as four processes ----
 export CONVEYOR_CLUSTER_SERVER=$SERVER CONVEYOR_CLUSTER_CONFIG=$PWD/deploy/temporal/config.yaml
@@ -68,16 +68,25 @@ on_exit() {
   status=$?
   stop_servers
   if [ $status -ne 0 ]; then
-    for s in frontend history matching worker; do echo "--- $s.log (last lines)"; tail -20 "$CLUSTER_DIR/$s.log" 2>/dev/null || true; done
+    for s in frontend history matching worker; do echo "--- $s.log (last lines)"; tail -20 "$CLUSTER_DIR/$s.log" 2>/dev/null | cut -c1-400 || true; done
   fi
   say "done (exit $status)"
 }
 trap on_exit EXIT
-for s in frontend history matching worker; do : >"$CLUSTER_DIR/$s.log"; start_service "$s"; done
+for s in frontend history matching worker; do : >"$CLUSTER_DIR/$s.log"; done
+# On empty databases every service writes the cluster's metadata record at start, and all but one
+# of four racing for it exit: let the frontend write it, then start the other three.
+start_service frontend
+for attempt in $(seq 1 60); do
+  [ "$(su postgres -c "psql -p $TEMPORAL_PG_PORT -d temporal -qtAc 'SELECT count(*) FROM cluster_metadata_info'")" -gt 0 ] && break
+  [ "$attempt" -lt 60 ] || { echo "the frontend never wrote the cluster metadata"; exit 1; }
+  sleep 0.5
+done
+for s in history matching worker; do start_service "$s"; done
 say "started frontend, history, matching and worker processes; logs in $CLUSTER_DIR"
 
 # ---- temporal:setup: the namespace and search attributes (and the tests' isolated namespaces) ----
-namespaces="default $(node --import tsx -e "import('./test/support/namespaces.ts').then((m) => console.log(Object.values(m.ISOLATED_NAMESPACES).join(' ')))")"
+namespaces="default $(node --import tsx -e "console.log(Object.values(require('./test/support/namespaces.ts').ISOLATED_NAMESPACES).join(' '))")"
 for ns in $namespaces; do
   for attempt in $(seq 1 60); do   # the frontend may not answer yet
     if TEMPORAL_ADDRESS=$FRONTEND TEMPORAL_NAMESPACE=$ns npm run -s temporal:setup; then break; fi
@@ -92,6 +101,8 @@ say "cluster set up"
 # outbox-temporal-down start dev servers of their own by design; e2e/main-job tests `npm start`
 # with its embedded dev server. Everything else that talks to Temporal runs here.
 export CONVEYOR_TEST_TEMPORAL_ADDRESS=$FRONTEND CONVEYOR_TEST_CLUSTER_DIR=$CLUSTER_DIR CI=${CI:-1}
-npx jest test/api test/streams test/faults test/cluster \
+# CONVEYOR_CLUSTER_TESTS narrows the run (e.g. to test/cluster while working on the cluster).
+# shellcheck disable=SC2086
+npx jest ${CONVEYOR_CLUSTER_TESTS:-test/api test/streams test/faults test/cluster} \
   --testPathIgnorePatterns 'temporal-setup\.test' 'outbox-temporal-down\.test'
 say "cluster tests passed"

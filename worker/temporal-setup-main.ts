@@ -28,4 +28,9 @@ async function main() {
   }
 }
 
-main().catch(exitOnStartupError);
+main().catch((err: unknown) => {
+  // The SDK's "Failed to start Workflow" says nothing by itself: name the server's reason.
+  const causes: string[] = [];
+  for (let e = (err as Error).cause as Error | undefined; e; e = e.cause as Error | undefined) causes.push(e.message);
+  exitOnStartupError(new Error([(err as Error).message, ...causes].join(': ')));
+});
