@@ -24,6 +24,8 @@ export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000;
 const INVALID_ARGUMENT = 3;
 const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
+const PERMISSION_DENIED = 7;
+const UNIMPLEMENTED = 12;
 
 // temporal.api.enums.v1.IndexedValueType: numbers fixed by Temporal's API (the SDK does not export its mapping).
 const indexedValueTypes: Record<string, temporal.api.enums.v1.IndexedValueType> = {
@@ -61,10 +63,24 @@ async function namespaceExists(client: Client, namespace: string): Promise<boole
  */
 export async function temporalReadiness(client: Client, namespace: string): Promise<string[]> {
   if (!(await namespaceExists(client, namespace))) return [`namespace '${namespace}'`];
-  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
-  return searchAttributeKeys
-    .filter((key) => customAttributes?.[key.name] !== indexedValueTypes[key.type])
-    .map((key) => `search attribute ${key.name} (${key.type})`);
+  const describe = (key: (typeof searchAttributeKeys)[number]) => `search attribute ${key.name} (${key.type})`;
+  try {
+    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
+    return searchAttributeKeys.filter((key) => customAttributes?.[key.name] !== indexedValueTypes[key.type]).map(describe);
+  } catch (err) {
+    // A key that may run workflows but not use the operator API (Temporal Cloud's roles): ask the
+    // way a worker may, a count query per attribute, which the server refuses for an unknown one.
+    if (![PERMISSION_DENIED, UNIMPLEMENTED].includes(grpcCode(err) ?? -1)) throw err;
+    const usable = await Promise.all(
+      searchAttributeKeys.map((key) =>
+        client.workflowService.countWorkflowExecutions({ namespace, query: `${key.name} = 'conveyor-readiness'` }).then(
+          () => true,
+          (e: unknown) => (grpcCode(e) === INVALID_ARGUMENT ? false : Promise.reject(e)),
+        ),
+      ),
+    );
+    return searchAttributeKeys.filter((_, i) => !usable[i]).map(describe);
+  }
 }
 
 /** A value of each type, for the probe start that proves the attributes usable. */

@@ -9,14 +9,15 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection, Client } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { openDatabase, type Database } from '../../db/database';
 import { loadConfig } from '../../platform/config';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
 import { freePort } from '../../platform/ports';
 import { createTemporalClient } from '../../platform/temporal';
-import { DEFAULT_RETENTION_MS } from '../../platform/temporal-setup';
+import { DEFAULT_RETENTION_MS, temporalReadiness } from '../../platform/temporal-setup';
 import { requireBinary, TEMPORAL_CLI } from '../../platform/temporal-binaries';
-import { json, postJson, startTestApi, tempDir, uniqueTag } from '../support/env';
+import { json, postJson, startTestApi, tempDir, uniqueTag, waitFor } from '../support/env';
 
 const root = path.resolve(__dirname, '..', '..');
 let server: DevServer;
@@ -97,4 +98,19 @@ test("an existing namespace without the attributes: /readyz names each; POSTs fa
   stops.push(() => client.connection.close());
   const probes = await client.workflow.count('WorkflowType = "conveyorSetupProbe" AND ExecutionStatus = "Running"');
   expect(probes.count).toBe(0);
+}, 60_000);
+
+test('with a key that may not use the operator API, readiness asks by count queries and still names each missing attribute', async () => {
+  const namespace = uniqueTag('ns');
+  const connection = await Connection.connect({ address: server.address });
+  stops.push(() => connection.close());
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  const client = new Client({ connection, namespace });
+  // What Temporal Cloud answers a namespace-scoped key on the operator service.
+  const denied = Object.assign(new Error('7 PERMISSION_DENIED: Request unauthorized.'), { code: 7, details: 'Request unauthorized.', metadata: {} });
+  jest.spyOn(connection.operatorService, 'listSearchAttributes').mockRejectedValue(denied);
+  await waitFor('the new namespace to be visible', async () => ((await temporalReadiness(client, namespace))[0]?.startsWith('namespace') ? undefined : true));
+  expect(await temporalReadiness(client, namespace)).toEqual(attributes);
+  await setup(namespace);
+  expect(await temporalReadiness(client, namespace)).toEqual([]);
 }, 60_000);
