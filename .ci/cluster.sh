@@ -34,12 +34,20 @@ say "built: $SERVER"
 # there would need a restart under whoever uses that database. Production keeps them apart too.
 [ -n "${TEST_DATABASE_URL:-}" ] || source .ci/postgres.sh   # installs PostgreSQL; the tests need TEST_DATABASE_URL
 PG_VERSION=$(ls /usr/lib/postgresql | sort -n | tail -1)
-stop_servers() {
+stop_servers() {   # SIGTERM, then wait (up to 15 s) so their ports are free again
+  local pids=()
   for f in "$CLUSTER_DIR"/*.pid; do
     [ -e "$f" ] || continue
-    kill "$(cat "$f")" 2>/dev/null || true
+    pids+=("$(cat "$f")")
     rm -f "$f"
   done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill "${pids[@]}" 2>/dev/null || true
+  for _ in $(seq 1 30); do
+    kill -0 "${pids[@]}" 2>/dev/null || return 0
+    sleep 0.5
+  done
+  kill -9 "${pids[@]}" 2>/dev/null || true
 }
 stop_servers   # left over from an interrupted run
 pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$PG_VERSION temporal" ||
