@@ -26,6 +26,7 @@ const NOT_FOUND = 5;
 const ALREADY_EXISTS = 6;
 const PERMISSION_DENIED = 7;
 const UNIMPLEMENTED = 12;
+const UNAVAILABLE = 14;
 
 // temporal.api.enums.v1.IndexedValueType: numbers fixed by Temporal's API (the SDK does not export its mapping).
 const indexedValueTypes: Record<string, temporal.api.enums.v1.IndexedValueType> = {
@@ -167,8 +168,9 @@ export async function setUpTemporal(connection: Connection, options: SetupOption
       return { created };
     } catch (err) {
       // INVALID_ARGUMENT: "no mapping defined for search attribute X" (not propagated yet);
-      // NOT_FOUND: the namespace is not in this frontend's cache yet.
-      const retriable = [INVALID_ARGUMENT, NOT_FOUND].includes(grpcCode(err) ?? -1) || (err as Error).name === 'NamespaceNotFoundError';
+      // NOT_FOUND: the namespace is not in this frontend's cache yet; UNAVAILABLE: a cluster that
+      // has just started has not placed its history shards yet.
+      const retriable = [INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE].includes(grpcCode(err) ?? -1) || (err as Error).name === 'NamespaceNotFoundError';
       if (!retriable || Date.now() > deadline) throw err;
       await sleep(250);
     }
