@@ -6,6 +6,7 @@ import type { Config } from '../platform/config';
 import { withCorrelationId } from '../platform/correlation';
 import type { Logger } from '../platform/logger';
 import { readMailbox } from '../platform/mail-catcher';
+import { temporalReadiness } from '../platform/temporal-setup';
 import { accountsRouter } from './accounts';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
@@ -71,14 +72,17 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    // A cluster without Conveyor's namespace or search attributes is reachable but not ready:
+    // every start would fail (`npm run temporal:setup` creates them).
+    let missing: string[] = [];
     const [temporal, database] = await Promise.all([
       client
-        .withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}))
-        .then(() => 'ok', () => 'unreachable'),
+        .withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => temporalReadiness(client, config.temporal.namespace))
+        .then((gaps) => ((missing = gaps).length ? 'not set up' : 'ok'), () => 'unreachable'),
       isDatabaseReachable(db).then((ok) => (ok ? 'ok' : 'unreachable')),
     ]);
     const ready = temporal === 'ok' && database === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { temporal, database } });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { temporal, database }, ...(missing.length ? { missing } : {}) });
   });
 
   const gateway = createTemporalGateway(client, config.temporal);

@@ -6,6 +6,7 @@ import '../platform/node-version'; // first: a clear error on an unsupported Nod
 import { openDatabase } from '../db/database';
 import { watchDatabase } from '../db/metrics';
 import { loadConfigOrExit } from '../platform/config';
+import { startLiveEventsBridge } from '../platform/live-events-postgres';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { startTracing } from '../platform/tracing';
 import { createLogger } from '../platform/logger';
@@ -19,6 +20,8 @@ async function main() {
   const tracing = startTracing(config.otlpEndpoint, 'conveyor-relay');
   const db = await openDatabase(config.database);
   const client = createTemporalClient(config.temporal);
+  // On PostgreSQL the live feed reaches every API process, not only one in this process.
+  const live = await startLiveEventsBridge(config.database, logger, { publish: true });
   const relay = createOutboxRelay({ config, db, client, logger });
   relay.start();
   watchDatabase(db);
@@ -27,6 +30,7 @@ async function main() {
   stopOnSignal(logger, async () => {
     await relay.stop();
     await stopMetrics();
+    await live?.close();
     await client.connection.close();
     await db.destroy();
     await tracing?.shutdown();

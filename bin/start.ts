@@ -12,6 +12,7 @@ import { openDatabase } from '../db/database';
 import { seedDemoData } from '../db/seed';
 import { loadConfigOrExit } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
+import { startLiveEventsBridge } from '../platform/live-events-postgres';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
@@ -91,6 +92,9 @@ async function main() {
     const client = createTemporalClient(config.temporal);
     stops.push(() => client.connection.close());
 
+    // On PostgreSQL, also the relays and APIs of other processes share this live feed.
+    const live = await startLiveEventsBridge(config.database, logger, { publish: true, listen: true });
+    if (live) stops.push(live.close);
     const relay = createOutboxRelay({ config, db, client, logger });
     relay.start();
     stops.push(relay.stop);

@@ -9,7 +9,7 @@ import { serveRoleMetrics, temporalMetricsAddress } from '../worker/role-metrics
 import { createWorker, installTemporalRuntime } from '../worker/worker';
 
 async function main() {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit({ needsSmtpUrl: true });
   const logger = createLogger(config.logLevel, 'conveyor-worker');
   const tracing = startTracing(config.otlpEndpoint, 'conveyor-worker');
   installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(config.metricsPort !== undefined));

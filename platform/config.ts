@@ -140,10 +140,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 
 export type Config = ReturnType<typeof loadConfig>;
 
-/** For entry points: parse the config or print the readable error and exit. */
-export function loadConfigOrExit(): Config {
+/**
+ * For entry points: parse the config or print the readable error and exit. `needsSmtpUrl`: a role
+ * run alone that sends mail (the worker) must be told where; the local mail catcher runs only
+ * inside `npm start`, and without one every email would be retried forever against a closed port.
+ */
+export function loadConfigOrExit(options: { needsSmtpUrl?: boolean } = {}): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    if (options.needsSmtpUrl && config.mail.useMailCatcher) {
+      throw new ConfigError(
+        `Invalid configuration:\n  SMTP_URL is unset: a worker run alone sends mail only through SMTP_URL (smtp://user:pass@host:587 or smtps://…); the local mail catcher runs only inside \`npm start\` (to use the one of a running \`npm start\`: SMTP_URL=smtp://${config.host}:${config.mail.mailCatcherPort})`,
+      );
+    }
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -33,6 +33,13 @@ export default async function globalSetup(): Promise<void> {
     console.warn('\nTEST_DATABASE_URL is unset: the PostgreSQL variants of the database tests are skipped (.ci/run sets it).');
   }
 
+  process.env.CONVEYOR_TEST_WORKFLOW_BUNDLE = bundleFile;
+  if (process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS) {
+    // Pointed at an existing cluster (.ci/cluster.sh): start no dev server. The cluster must have
+    // been through `npm run temporal:setup` for 'default' and each of ISOLATED_NAMESPACES.
+    console.warn(`\nCONVEYOR_TEST_TEMPORAL_ADDRESS=${process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS}: the integration tests use that Temporal, not a dev server.`);
+    return;
+  }
   const devServer = await startDevServer({
     executable: requireBinary(TEMPORAL_CLI),
     ip: '127.0.0.1',
@@ -40,7 +47,6 @@ export default async function globalSetup(): Promise<void> {
     namespaces: Object.values(ISOLATED_NAMESPACES),
   });
   // Jest starts its test workers after global setup, so they inherit these.
-  process.env.CONVEYOR_TEST_WORKFLOW_BUNDLE = bundleFile;
   process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS = devServer.address;
   (globalThis as Record<string, unknown>).__conveyorDevServer = devServer;
 }
