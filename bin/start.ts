@@ -48,6 +48,7 @@ async function main() {
     if (config.temporal.embedded) {
       ensureTemporalBinaries([TEMPORAL_CLI], (line) => logger.info(line));
       const logFile = path.join(config.dataDir, 'temporal.log');
+      logger.info({ address: `${config.host}:${config.temporal.devServerPort}` }, 'starting the Temporal dev server');
       const server = await startDevServer({
         executable: requireBinary(TEMPORAL_CLI),
         ip: config.host,
@@ -77,6 +78,7 @@ async function main() {
     const seed = await seedDemoData(db);
     logger.info({ appliedNow: seed.appliedNow }, seed.appliedNow ? 'demo data seeded' : 'demo data already present');
 
+    logger.info(config.workflowBundlePath ? 'starting the worker' : 'starting the worker: bundling the workflow code (a few seconds)');
     const worker = await createWorker({ config, db });
     const running = worker.run();
     stops.push(async () => {
