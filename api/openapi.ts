@@ -87,6 +87,7 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
   const routes: RouteDoc[] = [
     { method: 'get', path: '/healthz', summary: 'The process is up', tag: 'operations', ok: { status: 200, description: '`{ status: "ok" }`' } },
     { method: 'get', path: '/readyz', summary: 'Temporal and the database are reachable (503 with the same body when not)', tag: 'operations', ok: { status: 200, description: 'Ready.' } },
+    { method: 'get', path: '/metrics', summary: 'Prometheus metrics (text exposition format)', tag: 'operations', ok: { status: 200, description: 'Metrics.', contentType: 'text/plain' } },
     { method: 'get', path: '/openapi.json', summary: 'This document', tag: 'operations', ok: { status: 200, description: 'The OpenAPI 3.1 document.' } },
     { method: 'get', path: '/docs', summary: 'The API docs page (works offline)', tag: 'operations', ok: { status: 200, description: 'HTML.', contentType: 'text/html' } },
     { method: 'get', path: '/docs/init.js', summary: "The docs page's script (its other assets are under /docs/assets/)", tag: 'operations', ok: { status: 200, description: 'JavaScript.', contentType: 'application/javascript' } },

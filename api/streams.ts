@@ -19,6 +19,9 @@ export const eventsQuery = z.object({
 });
 export const seekBody = z.strictObject({ offset: z.number().int().min(0) });
 
+/** The correlation view shows at most this many workflows and this many events: never an unbounded read. */
+const CORRELATION_VIEW_LIMIT = 500;
+
 /** How often an idle live feed sends a comment line, so proxies keep the connection open. */
 const KEEPALIVE_MS = 15_000;
 
@@ -99,7 +102,9 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
     const { correlationId } = parseOrThrow(z.object({ correlationId: correlationIdSchema }), req.params, 'path');
     const workflows = await gateway.withinRpcTimeout(async () => {
       const found = [];
-      for await (const wf of gateway.client.workflow.list({ query: `${CorrelationIdKey.name} = "${correlationId}"` })) found.push(wf);
+      for await (const wf of gateway.client.workflow.list({ query: `${CorrelationIdKey.name} = "${correlationId}"`, pageSize: CORRELATION_VIEW_LIMIT })) {
+        if (found.push(wf) >= CORRELATION_VIEW_LIMIT) break;
+      }
       return found;
     });
     const workflowEntries = workflows.map((wf) => ({
@@ -113,7 +118,7 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
       statusUrl: jobStatusUrl(wf.workflowId),
       webUiUrl: gateway.webUiLink(wf.workflowId, wf.runId),
     }));
-    const events = (await db.selectFrom('events').selectAll().where('correlation_id', '=', correlationId).execute()).map((row) => ({
+    const events = (await db.selectFrom('events').selectAll().where('correlation_id', '=', correlationId).orderBy('created_at').limit(CORRELATION_VIEW_LIMIT).execute()).map((row) => ({
       kind: 'event' as const,
       at: row.created_at,
       ...toStoredEvent(row),

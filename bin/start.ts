@@ -4,6 +4,7 @@
  * local mail catcher. Then a worker, the outbox relay and the HTTP API. SIGINT/SIGTERM stops
  * everything in reverse.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
 import { startApiServer } from '../api/server';
@@ -11,18 +12,23 @@ import { openDatabase } from '../db/database';
 import { seedDemoData } from '../db/seed';
 import { loadConfigOrExit } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
+import { startLiveEventsBridge } from '../platform/live-events-postgres';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { startTracing } from '../platform/tracing';
 import { createOutboxRelay } from '../worker/outbox-relay';
+import { serveRoleMetrics, temporalMetricsAddress } from '../worker/role-metrics';
 import { createWorker, installTemporalRuntime } from '../worker/worker';
 
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor');
-  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })));
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor');
+  // The SDK's worker metrics always: the API's /metrics serves them in this all-in-one process.
+  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(true));
   fs.mkdirSync(config.dataDir, { recursive: true });
 
   // Everything started so far, stopped in reverse order on shutdown or on a failed start.
@@ -35,12 +41,14 @@ async function main() {
     }
     if (failed) throw failed;
   };
+  if (tracing) stops.push(tracing.shutdown); // stopped last: the other parts' final spans are exported
   stopOnSignal(logger, stopAll);
 
   try {
     if (config.temporal.embedded) {
       ensureTemporalBinaries([TEMPORAL_CLI], (line) => logger.info(line));
       const logFile = path.join(config.dataDir, 'temporal.log');
+      logger.info({ address: `${config.host}:${config.temporal.devServerPort}` }, 'starting the Temporal dev server');
       const server = await startDevServer({
         executable: requireBinary(TEMPORAL_CLI),
         ip: config.host,
@@ -70,6 +78,7 @@ async function main() {
     const seed = await seedDemoData(db);
     logger.info({ appliedNow: seed.appliedNow }, seed.appliedNow ? 'demo data seeded' : 'demo data already present');
 
+    logger.info(config.workflowBundlePath ? 'starting the worker' : 'starting the worker: bundling the workflow code (a few seconds)');
     const worker = await createWorker({ config, db });
     const running = worker.run();
     stops.push(async () => {
@@ -85,9 +94,13 @@ async function main() {
     const client = createTemporalClient(config.temporal);
     stops.push(() => client.connection.close());
 
+    // On PostgreSQL, also the relays and APIs of other processes share this live feed.
+    const live = await startLiveEventsBridge(config.database, logger, { publish: true, listen: true });
+    if (live) stops.push(live.close);
     const relay = createOutboxRelay({ config, db, client, logger });
     relay.start();
     stops.push(relay.stop);
+    stops.push(await serveRoleMetrics(config, logger));
     const api = await startApiServer({ config, client, db, logger, mailboxDir: mailCatcher ? config.mailboxDir : undefined });
     stops.push(api.close);
 

@@ -42,7 +42,7 @@ const waitForStatus = (jobId: string, status: string) =>
     return body.status === status ? body : undefined;
   });
 /** Visibility is eventually consistent: wait until the listing shows what the test expects. */
-const listUntil = (query: string, done: (jobs: Array<Record<string, any>>) => boolean) => // eslint-disable-line @typescript-eslint/no-explicit-any
+const listUntil = (query: string, done: (jobs: Array<Record<string, any>>) => boolean) =>
   waitFor(`GET /v1/jobs?${query}`, async () => {
     const { status, body } = await get(`/v1/jobs?${query}`);
     expect(status).toBe(200);
