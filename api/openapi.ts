@@ -31,7 +31,7 @@ export interface RouteDoc {
   /** The body may be left out (all its fields have defaults). */
   bodyOptional?: boolean;
   /** The success answer: status and what it holds. */
-  ok: { status: 200 | 201 | 202 | 204; description: string; location?: boolean; contentType?: string };
+  ok: { status: 200 | 201 | 202 | 204; description: string; location?: boolean; contentType?: string; schema?: Record<string, unknown> };
   /** Other statuses this route answers with problem+json, besides those every route may give. */
   problems?: number[];
   /** The route calls Temporal: 503 + Retry-After when it is unreachable. */
@@ -81,6 +81,35 @@ function registryRoutes(jobs: JobDeclaration[]): RouteDoc[] {
   ]);
 }
 
+const nullableString = { type: ['string', 'null'] };
+/** One row of GET /v1/jobs (a run of a job), with its failure when it ended without completing. */
+const jobRow = {
+  type: 'object',
+  required: ['jobId', 'runId', 'type', 'status', 'correlationId', 'startedAt', 'runsAt', 'closedAt', 'statusUrl'],
+  properties: {
+    jobId: { type: 'string' },
+    runId: { type: 'string' },
+    type: { type: 'string', description: 'The job type (registry name).' },
+    status: { type: 'string', enum: ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW'] },
+    correlationId: nullableString,
+    startedAt: { type: 'string', format: 'date-time' },
+    runsAt: { ...nullableString, description: 'A delayed job: when it runs (or ran).' },
+    closedAt: nullableString,
+    statusUrl: { type: 'string' },
+    failure: {
+      type: ['object', 'null'],
+      properties: {
+        message: { type: 'string' },
+        type: nullableString,
+        activity: nullableString,
+        attempts: { type: ['integer', 'null'] },
+        retryState: nullableString,
+      },
+    },
+  },
+};
+const jobPage = { type: 'object', required: ['jobs', 'next'], properties: { jobs: { type: 'array', maxItems: 100, items: jobRow }, next: { ...nullableString, description: 'The cursor of the next page; null on the last.' } } };
+
 function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mailbox: boolean): RouteDoc[] {
   const names = jobs.map((j) => j.name) as [string, ...string[]];
   const submittable = jobs.filter((j) => j.submit).map((j) => j.name) as [string, ...string[]];
@@ -92,7 +121,7 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
     { method: 'get', path: '/docs', summary: 'The API docs page (works offline)', tag: 'operations', ok: { status: 200, description: 'HTML.', contentType: 'text/html' } },
     { method: 'get', path: '/docs/init.js', summary: "The docs page's script (its other assets are under /docs/assets/)", tag: 'operations', ok: { status: 200, description: 'JavaScript.', contentType: 'application/javascript' } },
 
-    { method: 'get', path: '/v1/jobs', summary: 'List jobs (newest first, bounded pages); status=FAILED is the failed-job view with reasons and attempts', tag: 'jobs', query: listJobsQuery(names), ok: { status: 200, description: '`{ jobs: [...], next }`: pass `next` back for the following page.' }, temporal: true },
+    { method: 'get', path: '/v1/jobs', summary: 'List jobs (newest first, bounded pages); status=FAILED is the failed-job view with reasons and attempts', tag: 'jobs', query: listJobsQuery(names), ok: { status: 200, description: 'One page of jobs: pass `next` back for the following page.', schema: jobPage }, temporal: true },
     { method: 'get', path: '/v1/jobs/:jobId', summary: 'Read any job', tag: 'jobs', params: jobIdPath, ok: { status: 200, description: 'Status, step, result or failure, start time (startsAt for a delayed job).' }, temporal: true, problems: [404] },
     { method: 'post', path: '/v1/jobs/:jobId/retry', summary: 'Run a FAILED, TIMED_OUT or TERMINATED job again with the same input (a new run of the same job ID)', tag: 'jobs', params: jobIdPath, ok: { status: 202, description: 'The new run.', location: true }, temporal: true, problems: [404, 409] },
     { method: 'post', path: '/v1/jobs/:jobId/cancel', summary: "Request cancellation of a running job (its cleanup runs: the order saga compensates)", tag: 'jobs', params: jobIdPath, ok: { status: 202, description: 'Cancellation requested.', location: true }, temporal: true, problems: [404, 409] },
@@ -182,7 +211,7 @@ function operation(route: RouteDoc) {
       : {
           description: ok.description,
           headers: { 'X-Correlation-Id': ref('headers', 'X-Correlation-Id'), ...(ok.location ? { Location: ref('headers', 'Location') } : {}) },
-          content: { [ok.contentType ?? 'application/json']: { schema: ok.contentType ? { type: 'string' } : { type: 'object' } } },
+          content: { [ok.contentType ?? 'application/json']: { schema: ok.schema ?? (ok.contentType ? { type: 'string' } : { type: 'object' }) } },
         };
   const responses: Record<string, unknown> = { [ok.status]: success };
   if (route.alsoOk) responses['200'] = { description: route.alsoOk, headers: { 'X-Correlation-Id': ref('headers', 'X-Correlation-Id'), Location: ref('headers', 'Location') }, content: { 'application/json': { schema: { type: 'object' } } } };
