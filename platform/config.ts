@@ -49,6 +49,9 @@ const envSchema = z.object({
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_RPC_TIMEOUT: duration('3s'),
+  /** Payload encryption keys, `id:base64key,...`, the first one encrypts (platform/codec.ts). */
+  CONVEYOR_CODEC_KEYS: z.string().min(1).optional(),
+  CONVEYOR_CODEC_KEY_FILE: z.string().min(1).optional(),
 
   SMTP_URL: z
     .url()
@@ -122,6 +125,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL ?? (embedded ? `http://${e.HOST}:${e.TEMPORAL_UI_PORT}` : undefined),
       rpcTimeoutMs: e.TEMPORAL_RPC_TIMEOUT,
+      /** Payload encryption; `npm start` creates the key file when no keys are configured. */
+      codec: { keys: e.CONVEYOR_CODEC_KEYS, keyFile: path.resolve(e.CONVEYOR_CODEC_KEY_FILE ?? path.join(dataDir, 'codec-keys')) },
     },
     mail: {
       /** No SMTP_URL: mail goes to the local mail catcher that `npm start` runs. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Client, Connection, isGrpcServiceError, WorkflowExecutionAlreadyStartedError, type TLSConfig } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { CorrelationIdKey } from '../workflows/definitions';
+import { conveyorDataConverter } from './codec';
 import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
 
@@ -19,7 +20,12 @@ export function connectionOptions(temporal: Config['temporal']): { address: stri
  * Temporal is still down; requests that need Temporal answer 503 until it is back.
  */
 export function createTemporalClient(temporal: Config['temporal'], connection = Connection.lazy(connectionOptions(temporal))): Client {
-  return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] } });
+  return new Client({
+    connection,
+    namespace: temporal.namespace,
+    interceptors: { workflow: [correlationClientInterceptor] },
+    dataConverter: conveyorDataConverter(temporal.codec),
+  });
 }
 
 /** Run one call to Temporal under TEMPORAL_RPC_TIMEOUT: an outage becomes a quick error, never a hang. */

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { startApiServer } from '../api/server';
 import { openDatabase } from '../db/database';
 import { seedDemoData } from '../db/seed';
+import { ensureDevelopmentKeyFile } from '../platform/codec';
 import { loadConfigOrExit } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
@@ -24,6 +25,8 @@ async function main() {
   const logger = createLogger(config.logLevel, 'conveyor');
   installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })));
   fs.mkdirSync(config.dataDir, { recursive: true });
+  // No CONVEYOR_CODEC_KEYS: a development key in the data dir, so payloads are encrypted from the first run.
+  if (ensureDevelopmentKeyFile(config.temporal.codec)) logger.warn({ keyFile: config.temporal.codec.keyFile }, 'created a development payload key');
 
   // Everything started so far, stopped in reverse order on shutdown or on a failed start.
   const stops: Array<() => Promise<void>> = [];

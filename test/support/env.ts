@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type Client } from '@temporalio/client';
 import type { WorkflowBundlePath } from '@temporalio/worker';
 import { createApp, type AppDeps } from '../../api/app';
+import { generateCodecKey } from '../../platform/codec';
 import { loadConfig, type Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createTemporalClient } from '../../platform/temporal';
@@ -50,6 +51,8 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     CONVEYOR_DATA_DIR: tempDir('data'),
     WORKFLOW_BUNDLE_PATH: workflowBundle().codePath,
     LOG_LEVEL: 'silent',
+    // A fresh payload key per deployment: tests run with encryption on, as production does.
+    CONVEYOR_CODEC_KEYS: generateCodecKey(uniqueTag('test')),
     ...env,
   };
 }
