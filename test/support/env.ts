@@ -41,6 +41,9 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `conveyor-${prefix}-`));
 }
 
+/** One payload key per test file (its clients and workers must share it): tests run encrypted, as production does. */
+const testCodecKeys = generateCodecKey(uniqueTag('test'));
+
 /** The environment a test deployment runs with: the shared dev server, a fresh data dir and task queue. */
 export function testEnv(env: Record<string, string> = {}): Record<string, string> {
   const address = process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS;
@@ -51,8 +54,7 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     CONVEYOR_DATA_DIR: tempDir('data'),
     WORKFLOW_BUNDLE_PATH: workflowBundle().codePath,
     LOG_LEVEL: 'silent',
-    // A fresh payload key per deployment: tests run with encryption on, as production does.
-    CONVEYOR_CODEC_KEYS: generateCodecKey(uniqueTag('test')),
+    CONVEYOR_CODEC_KEYS: testCodecKeys,
     ...env,
   };
 }
