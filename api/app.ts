@@ -7,6 +7,7 @@ import { withCorrelationId } from '../platform/correlation';
 import type { Logger } from '../platform/logger';
 import { readMailbox } from '../platform/mail-catcher';
 import { accountsRouter } from './accounts';
+import { codecServerRouter } from './codec-server';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
 import { jobsRouter } from './jobs';
@@ -57,6 +58,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     // Everything this request does, Temporal calls included, runs under its correlation ID.
     withCorrelationId(res.locals.correlationId, next);
   });
+  app.use(codecServerRouter(config)); // before the 16 KB JSON parser: it parses its own, larger bodies
   app.use(express.json({ limit: BODY_LIMIT, strict: true }));
 
   const requireJson: RequestHandler = (req, _res, next) => {

@@ -52,6 +52,8 @@ const envSchema = z.object({
   /** Payload encryption keys, `id:base64key,...`, the first one encrypts (platform/codec.ts). */
   CONVEYOR_CODEC_KEYS: z.string().min(1).optional(),
   CONVEYOR_CODEC_KEY_FILE: z.string().min(1).optional(),
+  /** The operator token the codec server (api/codec-server.ts) requires; unset turns it off. */
+  CODEC_SERVER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
 
   SMTP_URL: z
     .url()
@@ -110,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       listen: e.OUTBOX_LISTEN,
     },
     mailboxDir: path.join(dataDir, 'mailbox'),
+    codecServer: { token: e.CODEC_SERVER_TOKEN },
     temporal: {
       /** No TEMPORAL_ADDRESS: `npm start` runs its own dev server. */
       embedded,

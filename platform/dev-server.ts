@@ -18,6 +18,8 @@ export interface DevServerOptions {
   uiPort?: number;
   /** SQLite file that keeps workflows across restarts; omit for an in-memory server. */
   dbFile?: string;
+  /** The Web UI decodes payloads through this codec server (api/codec-server.ts), e.g. http://127.0.0.1:3000/codecs. */
+  codecEndpoint?: string;
   /** Namespaces to create besides 'default' (each gets the search attributes too). */
   namespaces?: string[];
   /** Where the server's stdout/stderr go; omit to discard (the last lines are kept for errors). */
@@ -88,6 +90,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--log-level', 'warn',
     ...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort), '--ui-disable-news-fetch']),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
     ...settingsFlags(options.settings ?? DEV_SERVER_SETTINGS, Boolean(options.dbFile)),
     ...searchAttributeFlags(searchAttributeKeys),
     ...(options.namespaces ?? []).flatMap((namespace) => ['--namespace', namespace]),

@@ -50,6 +50,7 @@ async function main() {
         port: config.temporal.devServerPort,
         uiPort: config.temporal.uiPort,
         dbFile: config.temporal.devServerDbFile,
+        codecEndpoint: config.codecServer.token ? `http://${config.host}:${config.port}/codecs` : undefined,
         logFile,
       });
       const onUnexpectedExit = (code: number | null) => {
