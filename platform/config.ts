@@ -67,6 +67,8 @@ const envSchema = z.object({
   OUTBOX_POLL_INTERVAL: duration('500ms'),
   OUTBOX_CLAIM_TTL: duration('30s'),
   OUTBOX_LISTEN: flag(true),
+  /** Published outbox rows keep their payload (PII) this long for debugging, then it is blanked. */
+  OUTBOX_PII_RETENTION: duration('7 days'),
   /** A workflow bundle built ahead of time (bundleWorkflowCode); unset bundles workflows/ at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
@@ -110,6 +112,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       claimTtlMs: e.OUTBOX_CLAIM_TTL,
       /** PostgreSQL only: wake on NOTIFY instead of waiting for the next poll. */
       listen: e.OUTBOX_LISTEN,
+      /** A week: enough to debug a delivery reported after a weekend; the users table stays the system of record. */
+      piiRetentionMs: e.OUTBOX_PII_RETENTION,
     },
     mailboxDir: path.join(dataDir, 'mailbox'),
     codecServer: { token: e.CODEC_SERVER_TOKEN },

@@ -1,9 +1,10 @@
 import type { LogLevel, LogMetadata, Logger as TemporalLogger } from '@temporalio/common';
 import pino from 'pino';
+import { redactOptions } from './redact';
 
 /** Structured JSON logs on stdout; one logger per process, children add context. */
 export function createLogger(level: string, name: string) {
-  return pino({ level, name });
+  return pino({ level, name, ...redactOptions });
 }
 
 export type Logger = pino.Logger;
