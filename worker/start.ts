@@ -17,6 +17,7 @@ import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { superviseDevServer } from './dev-server-supervisor';
 import { createOutboxRelay } from './outbox-relay';
 import { createWorker, installTemporalRuntime } from './worker';
 
@@ -44,24 +45,28 @@ async function main() {
     if (config.temporal.embedded) {
       ensureTemporalBinaries([TEMPORAL_CLI], (line) => logger.info(line));
       const logFile = path.join(config.dataDir, 'temporal.log');
-      const server = await startDevServer({
-        executable: requireBinary(TEMPORAL_CLI),
-        ip: config.host,
-        port: config.temporal.devServerPort,
-        uiPort: config.temporal.uiPort,
-        dbFile: config.temporal.devServerDbFile,
-        codecEndpoint: config.codecServer.token ? `http://${config.host}:${config.port}/codecs` : undefined,
+      // Supervised: restarted if it dies; the main job stops only if it cannot stay up.
+      const supervisor = await superviseDevServer({
+        start: async () => {
+          const server = await startDevServer({
+            executable: requireBinary(TEMPORAL_CLI),
+            ip: config.host,
+            port: config.temporal.devServerPort,
+            uiPort: config.temporal.uiPort,
+            dbFile: config.temporal.devServerDbFile,
+            codecEndpoint: config.codecServer.token ? `http://${config.host}:${config.port}/codecs` : undefined,
+            pidFile: path.join(config.dataDir, 'temporal.pid'),
+            logFile,
+          });
+          if (server.clearedStalePid) logger.warn({ pid: server.clearedStalePid }, 'stopped a Temporal dev server left running by an earlier run');
+          return server;
+        },
+        logger,
         logFile,
+        // Stop everything else in order, then exit non-zero: this is a failure, not a shutdown.
+        onGiveUp: () => void stopAll().catch(() => undefined).then(() => process.exit(1)),
       });
-      const onUnexpectedExit = (code: number | null) => {
-        logger.fatal({ code, logFile }, 'the embedded Temporal dev server exited');
-        process.kill(process.pid, 'SIGTERM');
-      };
-      server.process.once('exit', onUnexpectedExit);
-      stops.push(async () => {
-        server.process.off('exit', onUnexpectedExit);
-        await server.stop();
-      });
+      stops.push(supervisor.stop);
     }
 
     const mailCatcher = config.mail.useMailCatcher

@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort } from '../../platform/ports';
-import { tempDir, waitFor } from './env';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { tempDir } from './env';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -26,13 +27,13 @@ export async function startMainJob(env: Record<string, string>): Promise<MainJob
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  // An early exit fails at once (waitFor alone would keep polling until its timeout).
-  await Promise.race([
-    waitFor('the main job to print that it is running', async () => (output.includes('Conveyor is running.') ? true : undefined), 90_000),
-    exited.then((code) => {
-      if (!output.includes('Conveyor is running.')) throw new Error(`main job exited early with code ${code}:\n${output}`);
-    }),
-  ]);
+  // Not waitFor: an early exit must fail at once, not after the timeout.
+  const deadline = Date.now() + 90_000;
+  while (!output.includes('Conveyor is running.')) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`main job exited early (${child.exitCode ?? child.signalCode}):\n${output}`);
+    if (Date.now() > deadline) throw new Error(`the main job did not say it is running within 90 s:\n${output}`);
+    await sleep(100);
+  }
   return { child, output: () => output, exited };
 }
 
