@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
+import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { isDatabaseReachable, type Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { withCorrelationId } from '../platform/correlation';
 import type { Logger } from '../platform/logger';
-import { readMailbox } from '../platform/mail-catcher';
+import { MAILBOX_CURSOR, readMailboxPage } from '../platform/mail-catcher';
 import { accountsRouter } from './accounts';
 import { codecServerRouter } from './codec-server';
 import { idempotencyKeys } from './idempotency';
@@ -14,7 +15,7 @@ import { jobsRouter } from './jobs';
 import { ordersRouter } from './orders';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
-import { HttpProblem, sendProblem } from './problem';
+import { HttpProblem, parseOrThrow, sendProblem } from './problem';
 import { correlationId as correlationIdSchema } from './schemas';
 import { asUnavailableProblem } from './temporal-errors';
 import { welcomeEmailsRouter } from './welcome-emails';
@@ -29,6 +30,11 @@ export interface AppDeps {
 }
 
 const BODY_LIMIT = '16kb';
+/** GET /dev/mailbox pages, newest first: `nextCursor` of one page is the `cursor` of the next. */
+const mailboxQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().regex(MAILBOX_CURSOR, 'must be a nextCursor from an earlier page').optional(),
+});
 const READINESS_TIMEOUT_MS = 1_000;
 
 /** The Express app, without listening: entry points and tests decide where it runs. */
@@ -92,8 +98,9 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(jobsRouter(client, config.temporal));
 
   if (mailboxDir) {
-    app.get('/dev/mailbox', async (_req, res) => {
-      res.json({ messages: await readMailbox(mailboxDir) });
+    app.get('/dev/mailbox', async (req, res) => {
+      const { limit, cursor } = parseOrThrow(mailboxQuery, req.query, 'query');
+      res.json(await readMailboxPage(mailboxDir, { limit, before: cursor }));
     });
   }
 

@@ -61,6 +61,8 @@ const envSchema = z.object({
     .optional(),
   MAIL_CATCHER_PORT: port(1025),
   MAIL_FROM: z.string().min(3).default('Conveyor <hello@conveyor.localhost>'),
+  /** The local mail catcher keeps this many messages; older ones are deleted. */
+  MAILBOX_MAX_MESSAGES: z.coerce.number().int().min(1).default(10_000),
 
   WELCOME_FOLLOW_UP_DELAY: duration('3 days'),
   IDEMPOTENCY_KEY_RETENTION: duration('24h'),
@@ -141,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       smtpUrl: e.SMTP_URL ?? `smtp://${e.HOST}:${e.MAIL_CATCHER_PORT}`,
       mailCatcherPort: e.MAIL_CATCHER_PORT,
       from: e.MAIL_FROM,
+      mailboxMaxMessages: e.MAILBOX_MAX_MESSAGES,
     },
     welcomeFollowUpDelayMs: e.WELCOME_FOLLOW_UP_DELAY,
   };

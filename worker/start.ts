@@ -70,7 +70,7 @@ async function main() {
     }
 
     const mailCatcher = config.mail.useMailCatcher
-      ? await startMailCatcher({ host: config.host, port: config.mail.mailCatcherPort, dir: config.mailboxDir })
+      ? await startMailCatcher({ host: config.host, port: config.mail.mailCatcherPort, dir: config.mailboxDir, maxMessages: config.mail.mailboxMaxMessages })
       : undefined;
     if (mailCatcher) stops.push(mailCatcher.close);
 

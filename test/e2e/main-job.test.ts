@@ -60,8 +60,9 @@ test('npm start serves the 202 flow, stops cleanly on SIGTERM, and keeps its wor
     return messages.length === 2 ? messages : undefined;
   });
   expect(mail.map((m: { subject: string; to: string }) => [m.subject, m.to])).toEqual([
-    ['Welcome to Conveyor, Grace!', 'grace@example.com'],
+    // Newest first.
     ['Getting started with Conveyor', 'grace@example.com'],
+    ['Welcome to Conveyor, Grace!', 'grace@example.com'],
   ]);
   await waitFor('the job to complete', async () => ((await json(await fetch(`${api}${statusUrl}`))).status === 'COMPLETED' ? true : undefined));
 

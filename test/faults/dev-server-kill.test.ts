@@ -75,7 +75,7 @@ test('SIGKILL of the dev server during a burst: restarted, 503 + Retry-After mea
   for (const user of users) {
     await waitFor(`${user.userId} to complete`, async () => ((await json(await fetch(`${main.api}/v1/jobs/welcome-email%3A${user.userId}`))).status === 'COMPLETED' ? true : undefined), 90_000);
   }
-  const { messages } = await json(await fetch(`${main.api}/dev/mailbox`));
+  const { messages } = await json(await fetch(`${main.api}/dev/mailbox?limit=500`));
   for (const user of users) {
     const theirs = messages.filter((m: { to: string }) => m.to === user.email).map((m: { subject: string }) => m.subject).sort();
     expect(theirs).toEqual(['Getting started with Conveyor', `Welcome to Conveyor, ${user.name}!`]);
