@@ -69,4 +69,9 @@ maybe('the Web UI shows the decoded customer through the codec server; the CLI w
   expect(history).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_STARTED');
   expect(mentions(history, person.email)).toBe(false);
   expect(mentions(history, person.name)).toBe(false);
+
+  // The README's CLI command with the codec server: the same history, decoded.
+  const decoded = await cliWorkflowShow(main.temporal, 'default', jobId, ['--codec-endpoint', `${main.api}/codecs`, '--codec-auth', `Bearer ${token}`]);
+  expect(decoded).toContain(Buffer.from('json/plain').toString('base64')); // decoded (the CLI's JSON keeps data in base64)
+  expect(mentions(decoded, person.email)).toBe(true);
 }, 180_000);

@@ -10,11 +10,11 @@ export function uniquePerson() {
   return { userId: uniqueTag('u'), email: `${tag}@leak-hunt.example`, name: `Zyx${tag}` };
 }
 
-/** `temporal workflow show --output json` as an operator without the codec would run it. */
-export async function cliWorkflowShow(address: string, namespace: string, workflowId: string): Promise<string> {
+/** `temporal workflow show --output json` as an operator without the codec would run it (or with it, given `--codec-*` args). */
+export async function cliWorkflowShow(address: string, namespace: string, workflowId: string, extraArgs: string[] = []): Promise<string> {
   const { stdout } = await promisify(execFile)(
     requireBinary(TEMPORAL_CLI),
-    ['workflow', 'show', '--address', address, '--namespace', namespace, '--workflow-id', workflowId, '--output', 'json'],
+    ['workflow', 'show', '--address', address, '--namespace', namespace, '--workflow-id', workflowId, '--output', 'json', ...extraArgs],
     { maxBuffer: 64 * 1024 * 1024 },
   );
   return stdout;
