@@ -10,7 +10,8 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { openDatabase } from '../../db/database';
 import { appendToOutbox, claimOutboxBatch, markPublished, SCRUBBED_PAYLOAD, scrubPublishedPayloads } from '../../db/outbox';
-import { createLogger } from '../../platform/logger';
+import pino from 'pino';
+import { redactOptions } from '../../platform/redact';
 import { json, postJson, tempDir, waitFor } from '../support/env';
 import { mainJobEnv, startMainJob } from '../support/main-job';
 import { cliWorkflowShow, mentions, uniquePerson } from '../support/pii';
@@ -41,20 +42,17 @@ test('scrubPublishedPayloads blanks only rows published before the cutoff', asyn
 });
 
 test('logs mask email addresses wherever they appear', () => {
+  // createLogger's options, writing to a stream we read (createLogger itself writes to fd 1).
   const lines: string[] = [];
-  const logger = createLogger('info', 'redact-test');
-  // pino writes to stdout; capture this one logger's output.
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stdout.write;
-  try {
-    logger.info({ email: 'a1@leak.example', user: { to: 'a2@leak.example' }, err: new Error('550 a3@leak.example refused') }, 'sent to a4@leak.example');
-    logger.warn({ err: 'smtp said a5@leak.example' }, 'retry');
-    logger.error(new Error('a6@leak.example unknown'));
-  } finally {
-    process.stdout.write = write;
-  }
+  const logger = pino({ level: 'info', ...redactOptions }, { write: (line: string) => void lines.push(line) });
+  logger.info({ email: 'a1@leak.example', user: { to: 'a2@leak.example' }, err: new Error('550 a3@leak.example refused') }, 'sent to a4@leak.example');
+  logger.warn({ err: 'smtp said a5@leak.example' }, 'retry');
+  logger.error(new Error('a6@leak.example unknown'));
+  logger.warn({ error: new Error('a7@leak.example') }, 'the Temporal SDK names it error');
   const out = lines.join('');
+  expect(lines).toHaveLength(4);
   expect(out).toContain('sent to [email]');
+  expect(out).toContain('"email":"[redacted]"');
   expect(out).not.toMatch(/@leak\.example/);
 });
 
