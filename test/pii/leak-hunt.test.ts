@@ -12,12 +12,13 @@ import { openDatabase } from '../../db/database';
 import { appendToOutbox, claimOutboxBatch, markPublished, SCRUBBED_PAYLOAD, scrubPublishedPayloads } from '../../db/outbox';
 import pino from 'pino';
 import { redactOptions } from '../../platform/redact';
-import { json, postJson, tempDir, waitFor } from '../support/env';
+import { testDatabases } from '../support/databases';
+import { json, postJson, waitFor } from '../support/env';
 import { mainJobEnv, startMainJob } from '../support/main-job';
 import { cliWorkflowShow, mentions, uniquePerson } from '../support/pii';
 
-test('scrubPublishedPayloads blanks only rows published before the cutoff', async () => {
-  const db = await openDatabase({ kind: 'sqlite', file: path.join(tempDir('scrub'), 'app.sqlite') });
+test.each(testDatabases())('%s: scrubPublishedPayloads blanks only rows published before the cutoff', async (_name, target) => {
+  const db = await openDatabase(await target());
   try {
     const row = (userId: string) => ({ aggregateType: 'user', aggregateId: userId, eventType: 'UserSignedUp', payload: { userId, email: `${userId}@x.example` }, correlationId: 'c' });
     await db.transaction().execute(async (trx) => {
