@@ -5,8 +5,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, defaultPayloadConverter, type Payload } from '@temporalio/common';
+import nodemailer from 'nodemailer';
+import { createActivities } from '../../activities';
 import { AesGcmCodec, CodecKeyError, conveyorDataConverter, ensureDevelopmentKeyFile, generateCodecKey, KEY_ID_METADATA, loadCodecKeys, parseCodecKeys } from '../../platform/codec';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { json, postJson, tempDir, waitFor } from '../support/env';
@@ -152,4 +154,33 @@ describe('a welcome job on the real dev server', () => {
       await rotated.connection.close();
     }
   });
+});
+
+test('a failure message that quotes the address is encrypted too (encodeCommonAttributes)', async () => {
+  const d = await startTestDeployment({ env: { CONVEYOR_CODEC_KEYS: key1 } });
+  try {
+    const real = createActivities({ db: d.db, mailer: nodemailer.createTransport({ jsonTransport: true }), from: 'a@conveyor.localhost' });
+    await d.startWorker({
+      activities: {
+        ...real,
+        sendEmail: async (input) => {
+          throw ApplicationFailure.nonRetryable(`mailbox ${input.to} of ${input.name} does not exist`);
+        },
+      },
+    });
+    const person = uniquePerson();
+    const { jobId } = await json(await postJson(`${d.url}/v1/welcome-emails`, person));
+    // Through the codec the failure reads in full, the address included...
+    const failure = await d.client.workflow.getHandle(jobId).result().catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect(((failure as WorkflowFailedError).cause?.cause as Error | undefined)?.message).toBe(`mailbox ${person.email} of ${person.name} does not exist`);
+    // ...while the stored history has neither the address nor the name.
+    const history = await cliWorkflowShow(d.config.temporal.address, d.config.temporal.namespace, jobId);
+    expect(history).toContain('EVENT_TYPE_WORKFLOW_EXECUTION_FAILED');
+    expect(history).toContain('Encoded failure');
+    expect(mentions(history, person.email)).toBe(false);
+    expect(mentions(history, person.name)).toBe(false);
+  } finally {
+    await d.stop();
+  }
 });
