@@ -1,30 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
+import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { isDatabaseReachable, type Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { withCorrelationId } from '../platform/correlation';
 import type { Logger } from '../platform/logger';
-import { readMailbox } from '../platform/mail-catcher';
+import { MAILBOX_CURSOR, readMailboxPage } from '../platform/mail-catcher';
+import { correlationId as correlationIdSchema } from '../platform/schemas';
+import { createTemporalGateway, withRequestDeadline } from '../platform/temporal';
 import { temporalReadiness } from '../platform/temporal-setup';
+import { jobs } from '../workflows/registry';
 import { accountsRouter } from './accounts';
+import { codecServerRouter } from './codec-server';
+import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
-import { createTemporalGateway, withRequestDeadline } from '../platform/temporal';
-import { correlationId as correlationIdSchema } from '../platform/schemas';
-import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
 import { jobManagementRouter } from './job-management';
 import { schedulesRouter } from './schedules';
 import { webhookEndpointsRouter } from './webhook-endpoints';
 import { docsRouter } from './docs-page';
 import { apiMetrics } from './metrics';
-import { traceRequests } from './tracing';
+import { HttpProblem, parseOrThrow, sendProblem } from './problem';
 import { streamsRouter } from './streams';
-import { usersRouter } from './users';
-import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
-import { HttpProblem, sendProblem } from './problem';
 import { asUnavailableProblem } from './temporal-errors';
+import { traceRequests } from './tracing';
+import { usersRouter } from './users';
 
 export interface AppDeps {
   config: Config;
@@ -36,6 +38,11 @@ export interface AppDeps {
 }
 
 const BODY_LIMIT = '16kb';
+/** GET /dev/mailbox pages, newest first: `nextCursor` of one page is the `cursor` of the next. */
+export const mailboxQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().regex(MAILBOX_CURSOR, 'must be a nextCursor from an earlier page').optional(),
+});
 const READINESS_TIMEOUT_MS = 1_000;
 
 /** The Express app, without listening: entry points and tests decide where it runs. */
@@ -69,6 +76,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     // one deadline for all its calls to Temporal.
     withCorrelationId(res.locals.correlationId, () => withRequestDeadline(config.temporal.rpcTimeoutMs, next));
   });
+  app.use(codecServerRouter(config)); // before the 16 KB JSON parser: it parses its own, larger bodies
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
   app.get('/metrics', metrics.endpoint);
@@ -102,8 +110,9 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(inventoryRouter(db));
 
   if (mailboxDir) {
-    app.get('/dev/mailbox', async (_req, res) => {
-      res.json({ messages: await readMailbox(mailboxDir) });
+    app.get('/dev/mailbox', async (req, res) => {
+      const { limit, cursor } = parseOrThrow(mailboxQuery, req.query, 'query');
+      res.json(await readMailboxPage(mailboxDir, { limit, before: cursor }));
     });
   }
 

@@ -8,6 +8,9 @@ import { z } from 'zod';
 import { correlationId } from '../platform/schemas';
 import type { JobDeclaration } from '../workflows/declaration';
 import { accountPath, emailChangeRequest } from './accounts';
+// Read when the document is built (after every module has loaded), so this import cycle is harmless.
+import { mailboxQuery } from './app';
+import { payloadsBody } from './codec-server';
 import { bulkRetryBody, jobIdPath, listJobsQuery } from './job-management';
 import { createScheduleBody, pauseBody, scheduleIdPath } from './schedules';
 import { startOptionsQuery } from './start-options';
@@ -165,7 +168,18 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
     { method: 'get', path: '/v1/topics/:stream/live', summary: 'Live feed of a stream (server-sent events, at most once)', tag: 'streams', params: streamPath, ok: { status: 200, description: 'An event stream.', contentType: 'text/event-stream' } },
     { method: 'get', path: '/v1/correlations/:correlationId', summary: 'Every workflow and event with this correlation ID', tag: 'streams', params: z.object({ correlationId }), ok: { status: 200, description: 'Workflows and events.' }, temporal: true },
   ];
-  if (mailbox) routes.push({ method: 'get', path: '/dev/mailbox', summary: 'Mail the local catcher received (dev only)', tag: 'operations', ok: { status: 200, description: 'Messages.' } });
+  for (const direction of ['decode', 'encode'] as const) {
+    routes.push({
+      method: 'post',
+      path: `/codecs/${direction}`,
+      summary: `Codec server for the Temporal Web UI: ${direction} payloads (Authorization: Bearer CODEC_SERVER_TOKEN; 404 when it is off)`,
+      tag: 'operations',
+      body: payloadsBody,
+      ok: { status: 200, description: '`{ payloads }`.' },
+      problems: [401, 403, 404],
+    });
+  }
+  if (mailbox) routes.push({ method: 'get', path: '/dev/mailbox', summary: 'Mail the local catcher received (dev only), newest first', tag: 'operations', query: mailboxQuery, ok: { status: 200, description: 'Messages and `nextCursor`.' } });
   return routes;
 }
 
@@ -193,6 +207,8 @@ function parameters(where: 'path' | 'query', schema: z.ZodType | undefined) {
 const ref = (kind: 'headers' | 'responses' | 'schemas' | 'parameters', name: string) => ({ $ref: `#/components/${kind}/${name}` });
 const MUTATING: Method[] = ['post', 'put', 'delete'];
 const PROBLEM_TEXT: Record<number, string> = {
+  401: 'Missing or wrong credentials.',
+  403: 'Not allowed (origin or namespace).',
   400: 'Malformed request: bad JSON, a bad path or query parameter, a bad header. ' + describeFields,
   404: 'No such resource.',
   409: 'Conflict: the resource is in a state that refuses this (e.g. a closed job), or a request with this Idempotency-Key is still in flight.',
