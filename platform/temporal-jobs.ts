@@ -13,7 +13,9 @@ import {
   type ScheduleDescription,
   type ScheduleOverlapPolicy,
 } from '@temporalio/client';
+import { ApplicationFailure, TimeoutFailure } from '@temporalio/common';
 import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes';
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow';
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config } from './config';
@@ -90,8 +92,6 @@ export interface JobFailure {
 /** Events read from the end of a closed run: enough for its close event and the failed activity's last attempt. */
 const TAIL_EVENTS = 50;
 
-type ProtoFailure = proto.api.failure.v1.IFailure;
-const rootCause = (failure: ProtoFailure): ProtoFailure => (failure.cause ? rootCause(failure.cause) : failure);
 const retryStateName = (state: proto.api.enums.v1.RetryState | null | undefined) =>
   state ? (proto.api.enums.v1.RetryState[state] ?? '').replace('RETRY_STATE_', '') || null : null;
 
@@ -154,14 +154,18 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
       if (!close) return null;
       const failed = close.workflowExecutionFailedEventAttributes;
       if (failed?.failure) {
-        const cause = rootCause(failed.failure);
+        // Decoded through the client's data converter: with the payload codec, the stored message is only 'Encoded failure'.
+        const error = await decodeOptionalFailureToOptionalError(client.options.loadedDataConverter, failed.failure);
+        let cause: Error | undefined = error;
+        while (cause?.cause instanceof Error) cause = cause.cause;
         const activityInfo = failed.failure.activityFailureInfo;
         const started = activityInfo
           ? events.find((e) => e.activityTaskStartedEventAttributes && Number(e.activityTaskStartedEventAttributes.scheduledEventId) === Number(activityInfo.scheduledEventId))
           : undefined;
+        const message = cause?.message || error?.message || 'failed';
         return {
-          message: activityInfo ? `activity ${activityInfo.activityType?.name} failed: ${cause.message}` : cause.message || failed.failure.message || 'failed',
-          type: cause.applicationFailureInfo?.type || (cause.timeoutFailureInfo ? 'Timeout' : null),
+          message: activityInfo ? `activity ${activityInfo.activityType?.name} failed: ${message}` : message,
+          type: cause instanceof ApplicationFailure ? (cause.type ?? null) : cause instanceof TimeoutFailure ? 'Timeout' : null,
           activity: activityInfo?.activityType?.name ?? null,
           // A failure the workflow raised itself (e.g. a webhook giving up after its timed attempts): the activity failures before it.
           attempts: started?.activityTaskStartedEventAttributes?.attempt ?? (events.filter((e) => e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes).length || null),

@@ -7,6 +7,7 @@
  * one task at a time.
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { conveyorDataConverter } from '../../platform/codec';
 import { startDevServer, DEV_SERVER_SETTINGS } from '../../platform/dev-server';
 import { freePort } from '../../platform/ports';
 import { requireBinary, TEMPORAL_CLI } from '../../platform/temporal-binaries';
@@ -31,6 +32,7 @@ async function measure(dynamicConfig: Record<string, string | number | boolean>,
       connection,
       taskQueue: d.config.temporal.taskQueue,
       workflowBundle: workflowBundle(),
+      dataConverter: conveyorDataConverter(d.config.temporal.codec), // the jobs' inputs are encrypted
       activities: {
         sendEmail: async (request: { idempotencyKey: string }) => {
           order.push(request.idempotencyKey.startsWith('welcome-email:late-') ? 'late' : 'early');
