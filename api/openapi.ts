@@ -218,7 +218,8 @@ const PROBLEM_TEXT: Record<number, string> = {
 };
 
 function operation(route: RouteDoc) {
-  const mutating = MUTATING.includes(route.method);
+  // The codec server sits before the Idempotency-Key layer (api/app.ts): its calls are pure.
+  const mutating = MUTATING.includes(route.method) && !route.path.startsWith('/codecs/');
   const problems = new Set([400, ...(route.problems ?? []), ...(route.body ? [413, 415, 422] : []), ...(route.query === startOptionsQuery ? [422] : []), ...(mutating ? [409, 422] : [])]);
   const ok = route.ok;
   const success =
