@@ -6,7 +6,9 @@ import type { Config } from '../platform/config';
 import { withCorrelationId } from '../platform/correlation';
 import type { Logger } from '../platform/logger';
 import { readMailbox } from '../platform/mail-catcher';
-import { accountsRouter } from './accounts';
+import { accountOwnership, accountsRouter } from './accounts';
+import { authenticate, requireScope } from './auth';
+import { createRateLimits } from './rate-limits';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
 import { createTemporalGateway } from '../platform/temporal';
@@ -58,6 +60,10 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     // Everything this request does, Temporal calls included, runs under its correlation ID.
     withCorrelationId(res.locals.correlationId, next);
   });
+  // Everything but the public routes needs credentials (401), checked before any body is read,
+  // and is rate-limited per key (429).
+  const limits = createRateLimits(config);
+  app.use(authenticate({ db, config, limits }), limits.perKey);
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
   app.get('/healthz', (_req, res) => {
@@ -76,14 +82,16 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
 
   const gateway = createTemporalGateway(client, config.temporal);
   app.use(idempotencyKeys({ db, retentionMs: config.idempotencyKeyRetentionMs, logger }));
-  app.use(jobsRouter(gateway, jobs, config));
+  app.use(accountOwnership(db));
+  app.use(jobsRouter(gateway, jobs, config, { submitLimit: limits.submit }));
   app.use(accountsRouter(db));
   app.use(usersRouter(db));
   app.use(streamsRouter(gateway, db));
   app.use(inventoryRouter(db));
 
   if (mailboxDir) {
-    app.get('/dev/mailbox', async (_req, res) => {
+    // Every tenant's mail: the development mail catcher only, and admin keys only.
+    app.get('/dev/mailbox', requireScope('admin'), async (_req, res) => {
       res.json({ messages: await readMailbox(mailboxDir) });
     });
   }

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startApiServer } from '../api/server';
 import { openDatabase } from '../db/database';
+import { ensureDevApiKey } from '../db/api-keys';
 import { seedDemoData } from '../db/seed';
 import { loadConfigOrExit } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
@@ -15,6 +16,7 @@ import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
+import { DEFAULT_TENANT, SCOPES } from '../platform/tenancy';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { createOutboxRelay } from '../worker/outbox-relay';
 import { createWorker, installTemporalRuntime } from '../worker/worker';
@@ -70,6 +72,8 @@ async function main() {
     const seed = await seedDemoData(db);
     logger.info({ appliedNow: seed.appliedNow }, seed.appliedNow ? 'demo data seeded' : 'demo data already present');
 
+    const devKey = await ensureDevApiKey(db, config.auth.devKeyFile, DEFAULT_TENANT, SCOPES);
+
     const worker = await createWorker({ config, db });
     const running = worker.run();
     stops.push(async () => {
@@ -96,6 +100,8 @@ async function main() {
         '',
         'Conveyor is running.',
         `  API            ${api.url}   (try: curl ${api.url}/readyz)`,
+        `  API key        ${devKey}`,
+        `                 (tenant '${DEFAULT_TENANT}', every scope; kept in ${config.auth.devKeyFile}: curl -H "Authorization: Bearer $(cat ${path.relative(process.cwd(), config.auth.devKeyFile) || config.auth.devKeyFile})" ${api.url}/v1/inventory)`,
         `  Temporal       ${config.temporal.address}  namespace '${config.temporal.namespace}', task queue '${config.temporal.taskQueue}'`,
         `  Web UI         ${config.temporal.uiUrl ?? '(set TEMPORAL_UI_URL to link runs to your Web UI)'}`,
         mailCatcher

@@ -4,6 +4,7 @@ import type { UntypedActivities } from '@temporalio/common';
 import type { Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { correlationActivityInterceptor } from '../platform/correlation';
+import { tenantActivityInterceptor } from '../platform/tenancy';
 import { connectionOptions } from '../platform/temporal';
 import { createAllActivities } from '../workflows/registry';
 
@@ -63,7 +64,7 @@ export async function createWorker({ config, db, activities, identity }: WorkerD
       ? { workflowBundle: { codePath: config.workflowBundlePath } }
       : { workflowsPath: workflowBundleOptions().workflowsPath }),
     interceptors: {
-      activity: [correlationActivityInterceptor],
+      activity: [correlationActivityInterceptor, tenantActivityInterceptor],
       // Used when the worker bundles at start; a prebuilt bundle already contains them.
       workflowModules: workflowBundleOptions().workflowInterceptorModules,
     },

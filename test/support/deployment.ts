@@ -11,7 +11,7 @@ import { openDatabase, type Database } from '../../db/database';
 import { loadConfig, type Config } from '../../platform/config';
 import { startMailCatcher } from '../../platform/mail-catcher';
 import { createOutboxRelay, type OutboxRelay } from '../../worker/outbox-relay';
-import { connectClient, quietTemporalRuntime, startTestApi, startTestWorker, tempDir, testEnv, testLogger } from './env';
+import { connectClient, insertTestApiKey, quietTemporalRuntime, startTestApi, startTestWorker, tempDir, testEnv, testLogger } from './env';
 import { spawnRole, type RoleProcess } from './processes';
 
 export interface TestDeploymentOptions {
@@ -65,6 +65,7 @@ export async function startTestDeployment(options: TestDeploymentOptions = {}): 
     const config = loadConfig(env);
     const db = await openDatabase(config.database);
     stops.push(() => db.destroy());
+    await insertTestApiKey(db); // for API processes this deployment spawns, too
     const client = await connectClient(config);
     stops.push(() => client.connection.close());
     let url = '';
