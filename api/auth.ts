@@ -67,7 +67,7 @@ export function authenticate({ db, config, limits }: { db: Database; config: Con
   return async (req, res, next) => {
     if (isPublic(req.path)) return next();
     const address = req.socket.remoteAddress ?? 'unknown';
-    await limits.refuseBlockedAddress(res, address);
+    limits.refuseBlockedAddress(res, address);
     const header = req.get('Authorization');
     if (!header) throw unauthorized(res, 'Send an API key: Authorization: Bearer <key> (npm start writes a development key to .data/dev-api-key).');
     const credential = /^Bearer ([\x21-\x7e]{1,4096})$/i.exec(header)?.[1];

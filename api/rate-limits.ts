@@ -74,6 +74,12 @@ export function createRateLimits(config: Config) {
   }
 
   const authPolicy = `"auth-failures";q=${limits.authFailuresPerMinute};w=60`;
+  const blockedUntil = new Map<string, number>();
+  function refuseAddress(res: Response, ms: number): never {
+    const seconds = secondsUntil(ms);
+    res.set({ 'Retry-After': String(seconds), 'RateLimit-Policy': authPolicy, RateLimit: `"auth-failures";r=0;t=${seconds}` });
+    throw new HttpProblem(429, 'rate-limited', 'Too Many Requests', `Too many failed authentications from this address; retry in ${seconds} s.`, { retryAfterSeconds: seconds });
+  }
 
   return {
     /** After authentication: one request from the key's bucket. */
@@ -88,19 +94,26 @@ export function createRateLimits(config: Config) {
       if (principal) await take(res, submit, `${principal.tenantId}:${principal.keyId}`);
       next();
     }) as RequestHandler,
-    /** Before checking credentials: refuse an address that failed too often (429), without looking at what it sent. */
-    async refuseBlockedAddress(res: Response, address: string): Promise<void> {
-      const state = await authFailures.get(address);
-      if (state && state.consumedPoints > limits.authFailuresPerMinute) {
-        const seconds = secondsUntil(state.msBeforeNext);
-        res.set({ 'Retry-After': String(seconds), 'RateLimit-Policy': authPolicy, RateLimit: `"auth-failures";r=0;t=${seconds}` });
-        throw new HttpProblem(429, 'rate-limited', 'Too Many Requests', `Too many failed authentications from this address; retry in ${seconds} s.`, { retryAfterSeconds: seconds });
-      }
+    /**
+     * Before checking credentials: refuse an address that failed too often (429), whatever it sends
+     * now, so a guesser cannot tell a hit from a refusal. A local note of the block, so requests
+     * cost no store lookup; another API process notes it at that address's next failure there.
+     */
+    refuseBlockedAddress(res: Response, address: string): void {
+      const until = blockedUntil.get(address);
+      if (until === undefined) return;
+      if (until <= Date.now()) blockedUntil.delete(address);
+      else refuseAddress(res, until - Date.now());
     },
-    /** Count one failed authentication of `address` and say how many are left. */
+    /** Count one failed authentication of `address`: its remaining allowance in the headers, or 429 once it is spent. */
     async countFailure(res: Response, address: string): Promise<void> {
       const counted = await authFailures.penalty(address, 1);
-      res.set({ 'RateLimit-Policy': authPolicy, RateLimit: `"auth-failures";r=${Math.max(0, limits.authFailuresPerMinute - counted.consumedPoints)};t=${secondsUntil(counted.msBeforeNext)}` });
+      if (counted.consumedPoints > limits.authFailuresPerMinute) {
+        if (blockedUntil.size >= 10_000) blockedUntil.clear();
+        blockedUntil.set(address, Date.now() + counted.msBeforeNext);
+        refuseAddress(res, counted.msBeforeNext);
+      }
+      res.set({ 'RateLimit-Policy': authPolicy, RateLimit: `"auth-failures";r=${limits.authFailuresPerMinute - counted.consumedPoints};t=${secondsUntil(counted.msBeforeNext)}` });
     },
     close: async () => {
       await pool?.end();

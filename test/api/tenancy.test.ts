@@ -12,6 +12,7 @@ import { createApiKey, revokeApiKey } from '../../db/api-keys';
 import { committedOffset } from '../../db/events';
 import { readMailbox } from '../../platform/mail-catcher';
 import { SCOPES } from '../../platform/tenancy';
+import { streamConsumerWorkflowId } from '../../workflows/streams/definition';
 import { json, testLogger, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
@@ -217,6 +218,12 @@ describe.each(testDatabases())('%s', (_name, target) => {
       await feedA.close();
       await feedB.close();
     }
+  });
+
+  test('internal workflows (consumer groups, subscribers) are nobody\'s jobs: 404 for every tenant', async () => {
+    const internal = streamConsumerWorkflowId('payments', 'revenue-stats');
+    await waitFor('the consumer group to exist', async () => ((await d.client.workflow.getHandle(internal).describe().catch(() => undefined)) ? true : undefined));
+    for (const key of [keyA, keyB]) expect((await call(key, 'GET', `/v1/jobs/${encodeURIComponent(internal)}`)).status).toBe(404);
   });
 
   test('A sees its own correlation view, events and outbox row', async () => {
