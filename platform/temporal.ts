@@ -102,8 +102,8 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
   /**
    * Tenancy: workflow IDs stay business keys (shared with database rows, operation keys and child
    * IDs inside workflow code); the owner is the TenantId search attribute, set on every start
-   * made on a tenant's behalf and compared on every read and message. Internal workflows (stream
-   * consumers, subscribers, reactions) have none, so no tenant reads them. Code that runs for no
+   * made on a tenant's behalf and compared on every read and message. The platform's own workflows
+   * (consumer groups, subscribers) have none, so no tenant reads them. Code that runs for no
    * tenant (the relay's event delivery) sees every workflow.
    */
   const ownedByCaller = (description: WorkflowExecutionDescription) => {

@@ -69,7 +69,7 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     async EventAppended(row) {
       const event = parsePayload(streamEvent, row);
       await wakeConsumerGroups(gateway, event.stream);
-      await deliverToSubscribers(gateway, event);
+      await deliverToSubscribers(gateway, { ...event, tenantId: row.tenant_id });
       liveEvents.publish({ ...event, tenantId: row.tenant_id });
     },
   };
