@@ -11,6 +11,7 @@ import { authenticate, requireScope } from './auth';
 import { createRateLimits } from './rate-limits';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
+import { keysRouter } from './keys';
 import { createTemporalGateway } from '../platform/temporal';
 import { correlationId as correlationIdSchema } from '../platform/schemas';
 import { jobs } from '../workflows/registry';
@@ -88,6 +89,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(usersRouter(db));
   app.use(streamsRouter(gateway, db));
   app.use(inventoryRouter(db));
+  app.use(keysRouter(db));
 
   if (mailboxDir) {
     // Every tenant's mail: the development mail catcher only, and admin keys only.

@@ -112,6 +112,10 @@ describe.each(testDatabases())('%s', (_name, target) => {
     'GET /v1/inventory': { path: '/v1/inventory', b: { status: 200 } },
     'GET /v1/inventory/:sku': { path: `/v1/inventory/${a.sku}`, b: { status: 200 } },
     'GET /dev/mailbox': { path: '/dev/mailbox', b: 403 },
+    // Key management is the platform operators' (admin): B cannot mint itself an admin key, list or revoke A's.
+    'POST /v1/keys': { path: '/v1/keys', body: { tenant: tenantB, scopes: ['admin'] }, b: 403 },
+    'GET /v1/keys': { path: '/v1/keys', b: 403 },
+    'DELETE /v1/keys/:keyId': { path: `/v1/keys/${keyA.slice(4, 20)}`, b: 403 },
   });
 
   const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs']);
@@ -271,6 +275,20 @@ describe.each(testDatabases())('%s', (_name, target) => {
     // The header the old scheme trusted changes nothing now.
     const spoof = await call(keyB, 'POST', `/v1/accounts/${accountB}/deposits`, { amount: 3, currency: 'USD' }, { 'Idempotency-Key': key, 'X-Api-Key': 'whatever' });
     expect(spoof.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  test('an admin key manages keys over HTTP: created (shown once), listed without secrets, revoked', async () => {
+    const admin = (await createApiKey(d.db, { tenantId: tenantA, scopes: ['admin'], name: 'operator' })).key;
+    const created = await call(admin, 'POST', '/v1/keys', { tenant: tenantB, scopes: ['jobs:read'], name: 'made over HTTP' });
+    expect(created.status).toBe(201);
+    const { key, keyId } = await json(created);
+    expect((await call(key, 'GET', '/v1/inventory')).status).toBe(200);
+    const listed = await json(await call(admin, 'GET', `/v1/keys?tenant=${tenantB}`));
+    expect(listed.keys).toEqual(expect.arrayContaining([expect.objectContaining({ keyId, tenantId: tenantB, scopes: ['jobs:read'], revokedAt: null })]));
+    expect(JSON.stringify(listed)).not.toContain(key.slice(21));
+    expect((await call(admin, 'POST', '/v1/keys', { tenant: 'Bad Tenant', scopes: ['root'] })).status).toBe(422);
+    expect((await call(admin, 'DELETE', `/v1/keys/${keyId}`)).status).toBe(204);
+    await waitFor('the revocation to take effect', async () => ((await call(key, 'GET', '/v1/inventory')).status === 401 ? true : undefined), 3_000);
   });
 
   test('a revoked key stops working within a second, without a restart', async () => {
