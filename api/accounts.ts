@@ -7,8 +7,8 @@ import { requireScope } from './auth';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
-const accountPath = z.object({ accountId: businessId });
-const emailChangeRequest = z.strictObject({ email });
+export const accountPath = z.object({ accountId: businessId });
+export const emailChangeRequest = z.strictObject({ email });
 
 const notFound = (accountId: string) => new HttpProblem(404, 'account-not-found', 'No such account', `There is no account '${accountId}'.`);
 const tenantOf = () => currentTenant() ?? DEFAULT_TENANT;

@@ -6,16 +6,19 @@ import type { Config } from '../platform/config';
 import { withCorrelationId } from '../platform/correlation';
 import type { Logger } from '../platform/logger';
 import { readMailbox } from '../platform/mail-catcher';
+import { temporalReadiness } from '../platform/temporal-setup';
 import { accountOwnership, accountsRouter } from './accounts';
 import { authenticate, requireScope } from './auth';
 import { createRateLimits } from './rate-limits';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
 import { keysRouter } from './keys';
-import { createTemporalGateway } from '../platform/temporal';
+import { createTemporalGateway, withRequestDeadline } from '../platform/temporal';
 import { correlationId as correlationIdSchema } from '../platform/schemas';
 import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
+import { apiMetrics } from './metrics';
+import { traceRequests } from './tracing';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
@@ -38,6 +41,9 @@ const READINESS_TIMEOUT_MS = 1_000;
 export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const metrics = apiMetrics(db);
+  app.use(metrics.countRequests);
+  app.use(traceRequests);
 
   // Correlation ID first, so every later answer (errors included) carries it.
   app.use((req, res, next) => {
@@ -58,8 +64,9 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
         errors: [{ pointer: 'X-Correlation-Id', detail: 'invalid format' }],
       }));
     }
-    // Everything this request does, Temporal calls included, runs under its correlation ID.
-    withCorrelationId(res.locals.correlationId, next);
+    // Everything this request does, Temporal calls included, runs under its correlation ID and
+    // one deadline for all its calls to Temporal.
+    withCorrelationId(res.locals.correlationId, () => withRequestDeadline(config.temporal.rpcTimeoutMs, next));
   });
   // Everything but the public routes needs credentials (401), checked before any body is read,
   // and is rate-limited per key (429).
@@ -67,18 +74,22 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(authenticate({ db, config, limits }), limits.perKey);
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
+  app.get('/metrics', metrics.endpoint);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    // A cluster without Conveyor's namespace or search attributes is reachable but not ready:
+    // every start would fail (`npm run temporal:setup` creates them).
+    let missing: string[] = [];
     const [temporal, database] = await Promise.all([
       client
-        .withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}))
-        .then(() => 'ok', () => 'unreachable'),
+        .withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => temporalReadiness(client, config.temporal.namespace))
+        .then((gaps) => ((missing = gaps).length ? 'not set up' : 'ok'), () => 'unreachable'),
       isDatabaseReachable(db).then((ok) => (ok ? 'ok' : 'unreachable')),
     ]);
     const ready = temporal === 'ok' && database === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { temporal, database } });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { temporal, database }, ...(missing.length ? { missing } : {}) });
   });
 
   const gateway = createTemporalGateway(client, config.temporal);

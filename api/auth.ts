@@ -14,8 +14,11 @@ import { currentPrincipal, SCOPES, tenantId as tenantIdSchema, withPrincipal, ty
 import { HttpProblem } from './problem';
 import type { RateLimits } from './rate-limits';
 
-/** Served without credentials: probes and the API's description. */
-export const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json', '/docs'];
+/**
+ * Served without credentials: probes, the API's description, and Prometheus's scrape (counts and
+ * latencies by route, nothing of any tenant's; keep it off the public network, see docs/operations.md).
+ */
+export const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json', '/docs', '/metrics'];
 const isPublic = (path: string) => PUBLIC_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
 
 /**

@@ -5,7 +5,7 @@ import { businessId } from '../platform/schemas';
 import { requireScope } from './auth';
 import { HttpProblem, parseOrThrow } from './problem';
 
-const skuPath = z.object({ sku: businessId });
+export const skuPath = z.object({ sku: businessId });
 
 /**
  * Stock per SKU, straight from the app database (reservations change it atomically). The catalog

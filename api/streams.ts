@@ -13,13 +13,16 @@ import { jobStatusUrl } from './jobs';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
-const streamPath = z.object({ stream: z.enum(STREAMS) });
-const groupPath = streamPath.extend({ group: z.string() });
-const eventsQuery = z.object({
+export const streamPath = z.object({ stream: z.enum(STREAMS) });
+export const groupPath = streamPath.extend({ group: z.string() });
+export const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
-const seekBody = z.strictObject({ offset: z.number().int().min(0) });
+export const seekBody = z.strictObject({ offset: z.number().int().min(0) });
+
+/** The correlation view shows at most this many workflows and this many events: never an unbounded read. */
+const CORRELATION_VIEW_LIMIT = 500;
 
 /** How often an idle live feed sends a comment line, so proxies keep the connection open. */
 const KEEPALIVE_MS = 15_000;
@@ -105,7 +108,7 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
   // The caller's workflows and events only (correlation IDs are chosen by clients, so they can collide).
   router.get('/v1/correlations/:correlationId', requireScope('jobs:read'), async (req, res) => {
     const { correlationId } = parseOrThrow(z.object({ correlationId: correlationIdSchema }), req.params, 'path');
-    const workflows = await gateway.listOwn(`${CorrelationIdKey.name} = "${correlationId}"`);
+    const workflows = await gateway.listOwn(`${CorrelationIdKey.name} = "${correlationId}"`, CORRELATION_VIEW_LIMIT);
     const workflowEntries = workflows.map((wf) => ({
       kind: 'workflow' as const,
       at: wf.startTime.toISOString(),
@@ -117,7 +120,7 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
       statusUrl: jobStatusUrl(wf.workflowId),
       webUiUrl: gateway.webUiLink(wf.workflowId, wf.runId),
     }));
-    const events = (await db.selectFrom('events').selectAll().where('correlation_id', '=', correlationId).where('tenant_id', '=', tenantOf()).execute()).map((row) => ({
+    const events = (await db.selectFrom('events').selectAll().where('correlation_id', '=', correlationId).where('tenant_id', '=', tenantOf()).orderBy('created_at').limit(CORRELATION_VIEW_LIMIT).execute()).map((row) => ({
       kind: 'event' as const,
       at: row.created_at,
       ...toStoredEvent(row),

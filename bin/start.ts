@@ -4,6 +4,7 @@
  * local mail catcher. Then a worker, the outbox relay and the HTTP API. SIGINT/SIGTERM stops
  * everything in reverse.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
 import { startApiServer } from '../api/server';
@@ -12,19 +13,24 @@ import { ensureDevApiKey } from '../db/api-keys';
 import { seedDemoData } from '../db/seed';
 import { loadConfigOrExit } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
+import { startLiveEventsBridge } from '../platform/live-events-postgres';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
 import { DEFAULT_TENANT, SCOPES } from '../platform/tenancy';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { startTracing } from '../platform/tracing';
 import { createOutboxRelay } from '../worker/outbox-relay';
+import { serveRoleMetrics, temporalMetricsAddress } from '../worker/role-metrics';
 import { createWorker, installTemporalRuntime } from '../worker/worker';
 
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor');
-  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })));
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor');
+  // The SDK's worker metrics always: the API's /metrics serves them in this all-in-one process.
+  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(true));
   fs.mkdirSync(config.dataDir, { recursive: true });
 
   // Everything started so far, stopped in reverse order on shutdown or on a failed start.
@@ -37,6 +43,7 @@ async function main() {
     }
     if (failed) throw failed;
   };
+  if (tracing) stops.push(tracing.shutdown); // stopped last: the other parts' final spans are exported
   stopOnSignal(logger, stopAll);
 
   try {
@@ -89,9 +96,13 @@ async function main() {
     const client = createTemporalClient(config.temporal);
     stops.push(() => client.connection.close());
 
+    // On PostgreSQL, also the relays and APIs of other processes share this live feed.
+    const live = await startLiveEventsBridge(config.database, logger, { publish: true, listen: true });
+    if (live) stops.push(live.close);
     const relay = createOutboxRelay({ config, db, client, logger });
     relay.start();
     stops.push(relay.stop);
+    stops.push(await serveRoleMetrics(config, logger));
     const api = await startApiServer({ config, client, db, logger, mailboxDir: mailCatcher ? config.mailboxDir : undefined });
     stops.push(api.close);
 

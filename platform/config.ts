@@ -33,6 +33,10 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/\S+$/, "expected postgres://user:password@host:5432/database (unset for SQLite in the data dir)")
     .optional(),
+  /** The worker's and the relay's GET /metrics (the API serves it on PORT); unset: not served. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); unset: no tracing. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z
@@ -111,6 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     dataDir,
     logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     database: e.DATABASE_URL
       ? ({ kind: 'postgres', url: e.DATABASE_URL } as const)
       : ({ kind: 'sqlite', file: path.join(dataDir, 'conveyor.sqlite') } as const),
@@ -177,10 +183,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 
 export type Config = ReturnType<typeof loadConfig>;
 
-/** For entry points: parse the config or print the readable error and exit. */
-export function loadConfigOrExit(): Config {
+/**
+ * For entry points: parse the config or print the readable error and exit. `needsSmtpUrl`: a role
+ * run alone that sends mail (the worker) must be told where; the local mail catcher runs only
+ * inside `npm start`, and without one every email would be retried forever against a closed port.
+ */
+export function loadConfigOrExit(options: { needsSmtpUrl?: boolean } = {}): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    if (options.needsSmtpUrl && config.mail.useMailCatcher) {
+      throw new ConfigError(
+        `Invalid configuration:\n  SMTP_URL is unset: a worker run alone sends mail only through SMTP_URL (smtp://user:pass@host:587 or smtps://…); the local mail catcher runs only inside \`npm start\` (to use the one of a running \`npm start\`: SMTP_URL=smtp://${config.host}:${config.mail.mailCatcherPort})`,
+      );
+    }
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

@@ -20,6 +20,8 @@ export interface DevServerOptions {
   dbFile?: string;
   /** Namespaces to create besides 'default' (each gets the search attributes too). */
   namespaces?: string[];
+  /** false: register no search attributes, like a fresh cluster (tests of `temporal:setup`). */
+  searchAttributes?: boolean;
   /** Where the server's stdout/stderr go; omit to discard (the last lines are kept for errors). */
   logFile?: string;
   startTimeoutMs?: number;
@@ -89,7 +91,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort), '--ui-disable-news-fetch']),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
     ...settingsFlags(options.settings ?? DEV_SERVER_SETTINGS, Boolean(options.dbFile)),
-    ...searchAttributeFlags(searchAttributeKeys),
+    ...(options.searchAttributes === false ? [] : searchAttributeFlags(searchAttributeKeys)),
     ...(options.namespaces ?? []).flatMap((namespace) => ['--namespace', namespace]),
   ];
   const log = options.logFile ? fs.openSync(options.logFile, 'a') : undefined;

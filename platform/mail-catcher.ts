@@ -39,6 +39,9 @@ export async function startMailCatcher(options: { host: string; port: number; di
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  // A sender that vanishes mid-transfer (a worker killed while sending: ECONNRESET) is the
+  // sender's problem; unhandled, the error would take the catcher and its process down.
+  server.on('error', () => undefined);
   const address = server.server.address();
   return {
     port: typeof address === 'object' && address ? address.port : options.port,

@@ -1,3 +1,4 @@
+import './node-version'; // first: a clear error on an unsupported Node
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

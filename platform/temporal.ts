@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import {
   Client,
@@ -15,6 +16,7 @@ import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
 import { currentTenant } from './tenancy';
 import { CorrelationIdKey, TenantIdKey } from './temporal-keys';
+import { tracingPlugins } from './tracing';
 
 /** Address, TLS and API key for both the client (API) and the native (worker) connection. */
 export function connectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
@@ -30,7 +32,7 @@ export function connectionOptions(temporal: Config['temporal']): { address: stri
  * Temporal is still down; requests that need Temporal answer 503 until it is back.
  */
 export function createTemporalClient(temporal: Config['temporal'], connection = Connection.lazy(connectionOptions(temporal))): Client {
-  return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] } });
+  return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] }, plugins: tracingPlugins() });
 }
 
 // gRPC status codes (numbers fixed by the gRPC spec).
@@ -80,12 +82,23 @@ export interface JobView {
 /** How long a status read waits for a worker to answer the job's status query. */
 const STATUS_QUERY_TIMEOUT_MS = 1_000;
 
+const requestDeadline = new AsyncLocalStorage<number>();
+
+/**
+ * Run `fn` (one HTTP request) under one deadline for all its calls to Temporal: a request that
+ * makes several calls still answers (503 at worst) within TEMPORAL_RPC_TIMEOUT, not that times
+ * the number of calls.
+ */
+export const withRequestDeadline = <T>(timeoutMs: number, fn: () => T): T => requestDeadline.run(Date.now() + timeoutMs, fn);
+
 /**
  * The one way Conveyor's roles talk to Temporal, built once per process from its client and
  * config. Every call runs under TEMPORAL_RPC_TIMEOUT: an outage becomes a quick error, never a hang.
  */
 export function createTemporalGateway(client: Client, temporal: Config['temporal']) {
-  const withinRpcTimeout = <T>(call: () => Promise<T>): Promise<T> => client.withDeadline(Date.now() + temporal.rpcTimeoutMs, call);
+  /** The deadline for the next call: TEMPORAL_RPC_TIMEOUT from now, or the request's own if that comes first. */
+  const deadline = (timeoutMs = temporal.rpcTimeoutMs) => Math.min(Date.now() + timeoutMs, requestDeadline.getStore() ?? Infinity);
+  const withinRpcTimeout = <T>(call: () => Promise<T>): Promise<T> => client.withDeadline(deadline(), call);
   const startOptions = (start: WorkflowStart, correlationId?: string, tenant?: string) => ({
     taskQueue: temporal.taskQueue,
     workflowId: start.workflowId,
@@ -175,7 +188,7 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
       let failure: JobView['failure'] = null;
       if (status === 'RUNNING') {
         current = await client
-          .withDeadline(Date.now() + STATUS_QUERY_TIMEOUT_MS, () => handle.query(statusQuery))
+          .withDeadline(deadline(STATUS_QUERY_TIMEOUT_MS), () => handle.query(statusQuery))
           .catch(() => null); // no worker polling right now: the job waits, its state is unknown
       } else {
         try {
@@ -199,13 +212,15 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
       };
     },
 
-    /** The caller's workflows matching a visibility query (ANDed with the caller's TenantId when there is one). */
-    async listOwn(query: string): Promise<WorkflowExecutionInfo[]> {
+    /** At most `limit` of the caller's workflows matching a visibility query (ANDed with the caller's TenantId when there is one). */
+    async listOwn(query: string, limit: number): Promise<WorkflowExecutionInfo[]> {
       const tenant = currentTenant();
       const scoped = tenant === undefined ? query : `(${query}) AND ${TenantIdKey.name} = "${tenant}"`;
       return withinRpcTimeout(async () => {
         const found: WorkflowExecutionInfo[] = [];
-        for await (const wf of client.workflow.list({ query: scoped })) found.push(wf);
+        for await (const wf of client.workflow.list({ query: scoped, pageSize: limit })) {
+          if (found.push(wf) >= limit) break;
+        }
         return found;
       });
     },

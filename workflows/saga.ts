@@ -22,7 +22,7 @@ export class Compensations<Name extends string> {
 
   /**
    * Run every registered compensation, newest first, each to completion: not cancellable, since
-   * a saga that is being cancelled must still finish undoing. `onEach` reports progress.
+   * a saga that is being cancelled must still finish undoing. `before` and `after` report each one.
    */
   async compensate(before: (name: Name) => void, after: (done: Compensated<Name>) => void): Promise<void> {
     await CancellationScope.nonCancellable(async () => {

@@ -10,13 +10,14 @@ import { shipmentWorkflowId } from '../../workflows/shipment/definition';
 import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
+import { untilKeyExpired } from '../support/idempotency';
 import { balanceOf, openAccount, stockOf, stockSku, untilBooked } from '../support/shop';
 
 describe.each(testDatabases())('%s', (_name, target) => {
   let d: TestDeployment;
 
   beforeAll(async () => {
-    d = await startTestDeployment({ env: { ...databaseEnv(await target()), TEMPORAL_UI_URL: 'http://127.0.0.1:8233' }, mail: true, worker: true });
+    d = await startTestDeployment({ env: { ...databaseEnv(await target()), TEMPORAL_UI_URL: 'http://127.0.0.1:8233', IDEMPOTENCY_KEY_RETENTION: '3s' }, mail: true, worker: true });
   });
 
   afterAll(() => d?.stop());
@@ -103,7 +104,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(await closed(after.body.statusUrl)).toMatchObject({ status: 'COMPLETED' });
   });
 
-  test('an Idempotency-Key without orderId maps a retried POST to the same order', async () => {
+  test('an Idempotency-Key without orderId maps a retried POST to the same order, also after the key expired', async () => {
     const sku = await stockSku(d.db);
     const accountId = await openAccount(d.db);
     const body = { customerId: 'c-9', items: [{ sku, quantity: 1 }], paymentAccountId: accountId };
@@ -113,7 +114,30 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect((await json(again)).jobId).toBe(first.jobId);
     expect(first.jobId).toMatch(/^order:o-[0-9a-f]{20}$/);
-    await d.client.workflow.getHandle(first.jobId).terminate('test cleanup');
+
+    // The stored response is gone once the key expired (IDEMPOTENCY_KEY_RETENTION is 3s here), but
+    // the order ID derives from the key: a late retry joins the running order, it is not a replay.
+    await untilKeyExpired(d.db, key['Idempotency-Key']);
+    const lateWhileRunning = await postJson(`${d.url}/v1/orders`, body, key);
+    expect(lateWhileRunning.status).toBe(202);
+    expect(lateWhileRunning.headers.get('idempotent-replayed')).toBeNull();
+    expect(await json(lateWhileRunning)).toMatchObject({ jobId: first.jobId, webUiUrl: first.webUiUrl }); // same run ID: the same execution
+
+    // Once the order has finished, a retry after the key expired again gets the finished order.
+    const orderId = first.jobId.slice('order:'.length);
+    await untilBooked(d.db, orderId);
+    for (const type of ['picked_up', 'delivered']) expect((await carrier(orderId, type)).status).toBe(202);
+    await closed(first.statusUrl);
+    await untilKeyExpired(d.db, key['Idempotency-Key']);
+    const lateAfterClose = await postJson(`${d.url}/v1/orders`, body, key);
+    expect(lateAfterClose.status).toBe(200);
+    expect(lateAfterClose.headers.get('idempotent-replayed')).toBeNull(); // not a replay: the server refused a second run
+    expect(lateAfterClose.headers.get('location')).toBe(first.statusUrl);
+    expect(await json(lateAfterClose)).toMatchObject({ jobId: first.jobId, status: 'COMPLETED' });
+
+    // Never a second order: one workflow, one charge, one unit taken.
+    expect((await d.client.workflow.count(`WorkflowId = "${first.jobId}"`)).count).toBe(1);
+    expect([await balanceOf(d.db, accountId), await stockOf(d.db, sku)]).toEqual([10_000 - 1_250, 4]);
   });
 
   test('bad input is refused before Temporal; unknown orders, shipments and SKUs are 404', async () => {

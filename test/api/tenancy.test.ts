@@ -19,7 +19,7 @@ import { startTestDeployment, type TestDeployment } from '../support/deployment'
 import { balanceOf, stockSku, untilBooked } from '../support/shop';
 
 /** What B may get instead of 404: a shared resource (200/202), a filtered list (200), or a create whose ID A holds (409). */
-type Expectation = 404 | 403 | 409 | { status: number; check?: (body: any) => void }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Expectation = 404 | 403 | 409 | { status: number; check?: (body: any) => void };
 
 interface Sample {
   path: string;
@@ -118,7 +118,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     'DELETE /v1/keys/:keyId': { path: `/v1/keys/${keyA.slice(4, 20)}`, b: 403 },
   });
 
-  const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs']);
+  const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs', 'GET /metrics']);
   const routes = () => routeTable(app).filter((r) => r.method !== 'HEAD' && !PUBLIC.has(`${r.method} ${r.path}`));
 
   /** One request; an SSE answer is read only as far as its status, then dropped. */

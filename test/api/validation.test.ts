@@ -2,30 +2,17 @@
  * Bad input never reaches Temporal: every case gets problem+json naming what is wrong, and the
  * real dev server shows that no workflow was started. No worker runs here: none is needed.
  */
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Database } from '../../db/database';
-import type { Config } from '../../platform/config';
-import { createTemporalClient } from '../../platform/temporal';
 import { freePort } from '../../platform/ports';
-import { connectClient, json, postJson, startTestApi, testConfig, uniqueTag, waitFor } from '../support/env';
+import { json, postJson, uniqueTag, waitFor } from '../support/env';
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
 
-let config: Config;
-let db: Database;
-let client: Client;
-let api: { url: string; close(): Promise<void> };
+let d: TestDeployment;
 
 beforeAll(async () => {
-  config = testConfig();
-  db = await openDatabase(config.database);
-  client = await connectClient(config);
-  api = await startTestApi({ config, client, db });
+  d = await startTestDeployment();
 });
 
-afterAll(async () => {
-  await api?.close();
-  await client?.connection.close();
-  await db?.destroy();
-});
+afterAll(() => d?.stop());
 
 const valid = () => ({ userId: uniqueTag('u'), email: 'ada@example.com', name: 'Ada' });
 
@@ -59,7 +46,7 @@ const badCases: BadCase[] = [
 ];
 
 test.each(badCases)('$name → $status problem+json', async ({ body, headers, status, names }) => {
-  const res = await postJson(`${api.url}/v1/welcome-emails`, body, headers);
+  const res = await postJson(`${d.url}/v1/welcome-emails`, body, headers);
   expect(res.status).toBe(status);
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const problem = await json(res);
@@ -75,52 +62,48 @@ test.each(badCases)('$name → $status problem+json', async ({ body, headers, st
 test('none of the bad requests started a workflow (checked on the server)', async () => {
   // A good request on the same task queue is the control: once the server lists it,
   // it would list the others too.
-  const res = await postJson(`${api.url}/v1/welcome-emails`, valid());
+  const res = await postJson(`${d.url}/v1/welcome-emails`, valid());
   expect(res.status).toBe(202);
-  const onQueue = `TaskQueue = "${config.temporal.taskQueue}"`;
-  await waitFor('the control workflow to be listed', async () => ((await client.workflow.count(onQueue)).count >= 1 ? true : undefined));
-  expect((await client.workflow.count(onQueue)).count).toBe(1);
+  const onQueue = `TaskQueue = "${d.config.temporal.taskQueue}"`;
+  await waitFor('the control workflow to be listed', async () => ((await d.client.workflow.count(onQueue)).count >= 1 ? true : undefined));
+  expect((await d.client.workflow.count(onQueue)).count).toBe(1);
 });
 
 test('unknown jobs and routes are 404 problem+json', async () => {
-  const job = await fetch(`${api.url}/v1/jobs/welcome-email:${uniqueTag('nobody')}`);
+  const job = await fetch(`${d.url}/v1/jobs/welcome-email:${uniqueTag('nobody')}`);
   expect(job.status).toBe(404);
   expect(await json(job)).toMatchObject({ type: 'urn:conveyor:problem:job-not-found', status: 404 });
 
-  const unsubscribe = await fetch(`${api.url}/v1/welcome-emails/${uniqueTag('nobody')}/unsubscribe`, { method: 'POST' });
+  const unsubscribe = await fetch(`${d.url}/v1/welcome-emails/${uniqueTag('nobody')}/unsubscribe`, { method: 'POST' });
   expect(unsubscribe.status).toBe(404);
 
-  const route = await fetch(`${api.url}/v1/nothing-here`);
+  const route = await fetch(`${d.url}/v1/nothing-here`);
   expect(route.status).toBe(404);
   expect(route.headers.get('content-type')).toMatch(/^application\/problem\+json/);
 });
 
 test('an invalid userId in the unsubscribe path is a 400 naming it', async () => {
-  const res = await fetch(`${api.url}/v1/welcome-emails/${encodeURIComponent('a b')}/unsubscribe`, { method: 'POST' });
+  const res = await fetch(`${d.url}/v1/welcome-emails/${encodeURIComponent('a b')}/unsubscribe`, { method: 'POST' });
   expect(res.status).toBe(400);
   expect((await json(res)).errors[0].pointer).toBe('userId');
 });
 
 test('the correlation ID is echoed, or created when absent', async () => {
-  const given = await fetch(`${api.url}/healthz`, { headers: { 'x-correlation-id': 'trace-123' } });
+  const given = await fetch(`${d.url}/healthz`, { headers: { 'x-correlation-id': 'trace-123' } });
   expect(given.headers.get('x-correlation-id')).toBe('trace-123');
-  const created = await fetch(`${api.url}/healthz`);
+  const created = await fetch(`${d.url}/healthz`);
   expect(created.headers.get('x-correlation-id')).toMatch(/^[0-9a-f-]{36}$/);
 });
 
 describe('with Temporal unreachable', () => {
-  let down: { url: string; close(): Promise<void> };
-  let downClient: Client;
+  let down: TestDeployment;
 
   beforeAll(async () => {
-    const temporal = { ...config.temporal, address: `127.0.0.1:${await freePort()}`, rpcTimeoutMs: 1_000 };
-    downClient = createTemporalClient(temporal);
-    down = await startTestApi({ config: { ...config, temporal }, client: downClient, db });
+    // A port nothing listens on: the client must not connect at start (lazyClient), as in production.
+    down = await startTestDeployment({ env: { TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`, TEMPORAL_RPC_TIMEOUT: '1s' }, lazyClient: true });
   });
 
-  afterAll(async () => {
-    await down?.close();
-  });
+  afterAll(() => down?.stop());
 
   test('POST answers 503 problem+json with Retry-After instead of hanging', async () => {
     const res = await postJson(`${down.url}/v1/welcome-emails`, valid());
@@ -142,7 +125,7 @@ describe('with Temporal unreachable', () => {
   });
 
   test('/readyz is 200 when both are reachable', async () => {
-    const ready = await fetch(`${api.url}/readyz`);
+    const ready = await fetch(`${d.url}/readyz`);
     expect(await json(ready)).toEqual({ status: 'ready', checks: { temporal: 'ok', database: 'ok' } });
   });
 });

@@ -32,8 +32,9 @@ describe.each(testDatabases())('%s', (_name, target) => {
     let sending = true;
     const kills: Array<{ signal: NodeJS.Signals | null; inFlight: number }> = [];
     const chaos = (async () => {
+      // Bounded: it stops once the client has sent everything and at least three kills landed.
       while (sending || kills.length < 3) {
-        await sleep(700 + Math.random() * 1_300);
+        await sleep(700 + Math.random() * 1_300); // a random moment, on purpose: not a wait for a condition
         const victim = worker!;
         const inFlight = (await d.client.workflow.count(running)).count;
         victim.child.kill('SIGKILL');
@@ -44,21 +45,21 @@ describe.each(testDatabases())('%s', (_name, target) => {
 
     // The client: each deposit has its own Idempotency-Key and is retried until acknowledged.
     const sent: Array<{ accountId: string; amount: number; jobId: string }> = [];
-    for (let i = 0; i < DEPOSITS; i++) {
-      const accountId = accounts[i % ACCOUNTS]!;
-      const amount = 1 + Math.floor(Math.random() * 10_000);
-      const key = `${batch}-deposit-${i}`;
-      for (;;) {
-        const res = await postJson(`${d.url}/v1/accounts/${accountId}/deposits`, { amount, currency: 'EUR' }, { 'Idempotency-Key': key });
-        if (res.status === 202 || res.status === 200) {
-          sent.push({ accountId, amount, jobId: (await json(res)).jobId });
-          break;
-        }
-        await sleep(100);
+    try {
+      for (let i = 0; i < DEPOSITS; i++) {
+        const accountId = accounts[i % ACCOUNTS]!;
+        const amount = 1 + Math.floor(Math.random() * 10_000);
+        const key = `${batch}-deposit-${i}`;
+        const acknowledged = await waitFor(`deposit ${i} to be acknowledged`, async () => {
+          const res = await postJson(`${d.url}/v1/accounts/${accountId}/deposits`, { amount, currency: 'EUR' }, { 'Idempotency-Key': key });
+          return res.status === 202 || res.status === 200 ? json(res) : undefined;
+        });
+        sent.push({ accountId, amount, jobId: acknowledged.jobId });
+        await sleep(25); // pacing, not waiting: deposits keep arriving while the kills land
       }
-      await sleep(25);
+    } finally {
+      sending = false; // also when the client fails: the chaos loop must end with the test
     }
-    sending = false;
     await chaos;
 
     await waitFor('every deposit workflow to finish', async () => ((await d.client.workflow.count(running)).count === 0 ? true : undefined), 120_000);

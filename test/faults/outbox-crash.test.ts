@@ -5,8 +5,7 @@
  */
 import { readMailbox } from '../../platform/mail-catcher';
 import { freePort } from '../../platform/ports';
-import { createOutboxRelay } from '../../worker/outbox-relay';
-import { postJson, startTestApi, testLogger, uniqueTag, waitFor } from '../support/env';
+import { postJson, startTestApi, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 
@@ -32,8 +31,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   test('the API is SIGKILLed right after the commit: the relay still publishes; one email', async () => {
     const port = await freePort();
     const api = await d.spawn('api', { PORT: String(port), CONVEYOR_TEST_FAILPOINT: 'user-after-commit' });
-    const relay = createOutboxRelay({ config: d.config, db: d.db, client: d.client, logger: testLogger });
-    relay.start();
+    const relay = d.startRelay();
     try {
       const userId = uniqueTag('u');
       // The client never gets an answer: the process died after committing, before responding.
@@ -66,8 +64,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
 
       // A new relay takes the row once the dead relay's claim (OUTBOX_CLAIM_TTL, 2 s) has lapsed,
       // publishes it again (harmless: same workflow ID) and marks it.
-      const relay = createOutboxRelay({ config: d.config, db: d.db, client: d.client, logger: testLogger, identity: 'relay-after-crash' });
-      relay.start();
+      const relay = d.startRelay({ identity: 'relay-after-crash' });
       try {
         const row = await waitFor('the row to be republished and marked', async () => {
           const r = await outboxRow(userId);

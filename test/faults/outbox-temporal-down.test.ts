@@ -3,31 +3,23 @@
  * relay backs off, and when the server is back every welcome job runs, once each.
  */
 import path from 'node:path';
-import { openDatabase, type Database } from '../../db/database';
-import { loadConfig, type Config } from '../../platform/config';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
-import { readMailbox, startMailCatcher, type MailCatcher } from '../../platform/mail-catcher';
+import { readMailbox } from '../../platform/mail-catcher';
 import { freePort } from '../../platform/ports';
-import { createTemporalClient } from '../../platform/temporal';
 import { requireBinary, TEMPORAL_CLI } from '../../platform/temporal-binaries';
-import { createOutboxRelay } from '../../worker/outbox-relay';
-import { postJson, quietTemporalRuntime, startTestApi, startTestWorker, tempDir, testEnv, testLogger, uniqueTag, waitFor } from '../support/env';
+import { postJson, tempDir, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
 
 const USERS = 50;
 
-beforeAll(() => quietTemporalRuntime());
-
 describe.each(testDatabases())('%s', (_name, target) => {
   let server: DevServer | undefined;
-  let catcher: MailCatcher;
-  let db: Database;
-  let config: Config;
+  let d: TestDeployment | undefined;
 
   afterAll(async () => {
+    await d?.stop();
     await server?.stop();
-    await db?.destroy();
-    await catcher?.close();
   });
 
   test(`${USERS} sign-ups while Temporal is stopped: all welcome jobs run once it is back`, async () => {
@@ -35,53 +27,38 @@ describe.each(testDatabases())('%s', (_name, target) => {
     const dir = tempDir('down');
     const serverOptions = { executable: requireBinary(TEMPORAL_CLI), ip: '127.0.0.1', port: await freePort(), dbFile: path.join(dir, 'temporal.sqlite') };
     server = await startDevServer(serverOptions);
-    const mailboxDir = path.join(dir, 'mailbox');
-    catcher = await startMailCatcher({ host: '127.0.0.1', port: 0, dir: mailboxDir });
-    config = loadConfig(
-      testEnv({
-        ...databaseEnv(await target()),
-        TEMPORAL_ADDRESS: server.address,
-        SMTP_URL: `smtp://127.0.0.1:${catcher.port}`,
-        WELCOME_FOLLOW_UP_DELAY: '1 hour',
-        OUTBOX_POLL_INTERVAL: '100ms',
-        TEMPORAL_RPC_TIMEOUT: '1s',
-      }),
-    );
-    db = await openDatabase(config.database);
-    const client = createTemporalClient(config.temporal);
-    const api = await startTestApi({ config, client, db });
-    const relay = createOutboxRelay({ config, db, client, logger: testLogger });
-    relay.start();
+    // The deployment on that server; its client connects lazily, as production's does, so it
+    // rides out the outage and reconnects on its own.
+    d = await startTestDeployment({
+      env: { ...databaseEnv(await target()), TEMPORAL_ADDRESS: server.address, WELCOME_FOLLOW_UP_DELAY: '1 hour', OUTBOX_POLL_INTERVAL: '100ms', TEMPORAL_RPC_TIMEOUT: '1s' },
+      mail: true,
+      relay: true,
+      lazyClient: true,
+    });
+    const { db, client } = d;
 
     await server.stop();
     const batch = uniqueTag('down');
     const userIds = Array.from({ length: USERS }, (_, i) => `${batch}-${i}`);
     for (const userId of userIds) {
-      const res = await postJson(`${api.url}/v1/users`, { userId, email: `${userId}@example.com`, name: 'Ada' });
+      const res = await postJson(`${d.url}/v1/users`, { userId, email: `${userId}@example.com`, name: 'Ada' });
       expect(res.status).toBe(201); // the commit needs only the database
     }
-    await waitFor('the relay to meet the outage', async () => (relay.stats.outages >= 2 ? true : undefined));
+    await waitFor('the relay to meet the outage', async () => (d!.relay!.stats.outages >= 2 ? true : undefined));
     const pending = await db.selectFrom('outbox').select('seq').where('event_type', '=', 'UserSignedUp').where('published_at', 'is', null).execute();
     expect(pending).toHaveLength(USERS);
 
     server = await startDevServer(serverOptions);
-    const worker = await startTestWorker({ config, db });
-    try {
-      await waitFor('every outbox row to be published', async () => {
-        const left = await db.selectFrom('outbox').select('seq').where('published_at', 'is', null).execute();
-        return left.length === 0 ? true : undefined;
-      }, 90_000);
-      const keys = await waitFor(`${USERS} welcome emails`, async () => {
-        const mails = (await readMailbox(mailboxDir)).map((m) => m.idempotencyKey).filter((k) => k?.endsWith('/welcome'));
-        return mails.length >= USERS ? mails : undefined;
-      }, 60_000);
-      expect([...keys].sort()).toEqual(userIds.map((id) => `welcome-email:${id}/welcome`).sort());
-      expect((await client.workflow.count(`WorkflowId STARTS_WITH "welcome-email:${batch}-"`)).count).toBe(USERS);
-    } finally {
-      await relay.stop();
-      await worker.stop();
-      await api.close();
-      await client.connection.close();
-    }
+    await d.startWorker();
+    await waitFor('every outbox row to be published', async () => {
+      const left = await db.selectFrom('outbox').select('seq').where('published_at', 'is', null).execute();
+      return left.length === 0 ? true : undefined;
+    }, 90_000);
+    const keys = await waitFor(`${USERS} welcome emails`, async () => {
+      const mails = (await readMailbox(d!.mailboxDir)).map((m) => m.idempotencyKey).filter((k) => k?.endsWith('/welcome'));
+      return mails.length >= USERS ? mails : undefined;
+    }, 60_000);
+    expect([...keys].sort()).toEqual(userIds.map((id) => `welcome-email:${id}/welcome`).sort());
+    expect((await client.workflow.count(`WorkflowId STARTS_WITH "welcome-email:${batch}-"`)).count).toBe(USERS);
   }, 180_000);
 });

@@ -3,13 +3,10 @@
  * 500 rows is published exactly once and both relays share the work. (SQLite serialises writers,
  * so this is a PostgreSQL property; in CI TEST_DATABASE_URL is always set.)
  */
-import { openDatabase, type Database } from '../../db/database';
 import { appendToOutbox } from '../../db/outbox';
-import { loadConfig } from '../../platform/config';
-import { createTemporalClient } from '../../platform/temporal';
-import { createOutboxRelay } from '../../worker/outbox-relay';
-import { testEnv, testLogger, uniqueTag, waitFor } from '../support/env';
+import { uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
 
 const ROWS = 500;
 const postgres = testDatabases().find(([name]) => name === 'PostgreSQL');
@@ -17,49 +14,40 @@ const postgres = testDatabases().find(([name]) => name === 'PostgreSQL');
 const describeOnPostgres = postgres ? describe : describe.skip;
 
 describeOnPostgres('PostgreSQL', () => {
-  let db: Database;
+  let d: TestDeployment;
 
-  afterAll(async () => {
-    await db?.destroy();
-  });
+  afterAll(() => d?.stop());
 
   test(`two relays over ${ROWS} rows: each published exactly once, both did work`, async () => {
     // No worker on this task queue: the welcome workflows are started and simply wait.
-    const config = loadConfig(testEnv({ ...databaseEnv(await postgres![1]()), OUTBOX_POLL_INTERVAL: '50ms' }));
-    db = await openDatabase(config.database);
-    const client = createTemporalClient(config.temporal);
-    const relays = ['relay-a', 'relay-b'].map((identity) => createOutboxRelay({ config, db, client, logger: testLogger, identity }));
-    relays.forEach((r) => r.start());
-    try {
-      const batch = uniqueTag('pair');
-      for (let chunk = 0; chunk < ROWS / 50; chunk++) {
-        await db.transaction().execute(async (trx) => {
-          for (let i = chunk * 50; i < (chunk + 1) * 50; i++) {
-            const userId = `${batch}-${i}`;
-            await appendToOutbox(trx, { aggregateType: 'user', aggregateId: userId, eventType: 'UserSignedUp', payload: { userId, email: `${userId}@example.com`, name: 'Ada' }, correlationId: batch });
-          }
-        });
-      }
-      await waitFor('every row to be published', async () => {
-        const left = await db.selectFrom('outbox').select('seq').where('published_at', 'is', null).execute();
-        return left.length === 0 ? true : undefined;
-      }, 120_000);
-
-      const [a, b] = relays.map((r) => r.stats.published);
-      expect(a! + b!).toBe(ROWS); // every publish was counted once: no row went out twice
-      expect(a).toBeGreaterThan(0);
-      expect(b).toBeGreaterThan(0);
-      const byRelay = await db.selectFrom('outbox').select(['published_by', db.fn.countAll<number>().as('n')]).groupBy('published_by').execute();
-      expect(Object.fromEntries(byRelay.map((r) => [r.published_by, Number(r.n)]))).toEqual({ 'relay-a': a, 'relay-b': b });
-      // Visibility is eventually consistent: wait until it has indexed the starts, then compare.
-      const started = await waitFor(`${ROWS} workflows to be listed`, async () => {
-        const { count } = await client.workflow.count(`WorkflowId STARTS_WITH "welcome-email:${batch}-"`);
-        return count >= ROWS ? count : undefined;
+    d = await startTestDeployment({ env: { ...databaseEnv(await postgres![1]()), OUTBOX_POLL_INTERVAL: '50ms' }, api: false });
+    const { db, client } = d;
+    const relays = ['relay-a', 'relay-b'].map((identity) => d.startRelay({ identity }));
+    const batch = uniqueTag('pair');
+    for (let chunk = 0; chunk < ROWS / 50; chunk++) {
+      await db.transaction().execute(async (trx) => {
+        for (let i = chunk * 50; i < (chunk + 1) * 50; i++) {
+          const userId = `${batch}-${i}`;
+          await appendToOutbox(trx, { aggregateType: 'user', aggregateId: userId, eventType: 'UserSignedUp', payload: { userId, email: `${userId}@example.com`, name: 'Ada' }, correlationId: batch });
+        }
       });
-      expect(started).toBe(ROWS);
-    } finally {
-      await Promise.all(relays.map((r) => r.stop()));
-      await client.connection.close();
     }
+    await waitFor('every row to be published', async () => {
+      const left = await db.selectFrom('outbox').select('seq').where('published_at', 'is', null).execute();
+      return left.length === 0 ? true : undefined;
+    }, 120_000);
+
+    const [a, b] = relays.map((r) => r.stats.published);
+    expect(a! + b!).toBe(ROWS); // every publish was counted once: no row went out twice
+    expect(a).toBeGreaterThan(0);
+    expect(b).toBeGreaterThan(0);
+    const byRelay = await db.selectFrom('outbox').select(['published_by', db.fn.countAll<number>().as('n')]).groupBy('published_by').execute();
+    expect(Object.fromEntries(byRelay.map((r) => [r.published_by, Number(r.n)]))).toEqual({ 'relay-a': a, 'relay-b': b });
+    // Visibility is eventually consistent: wait until it has indexed the starts, then compare.
+    const started = await waitFor(`${ROWS} workflows to be listed`, async () => {
+      const { count } = await client.workflow.count(`WorkflowId STARTS_WITH "welcome-email:${batch}-"`);
+      return count >= ROWS ? count : undefined;
+    });
+    expect(started).toBe(ROWS);
   }, 180_000);
 });

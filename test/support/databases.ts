@@ -26,7 +26,7 @@ export function testDatabases(): Array<[name: string, target: () => Promise<Data
   return url ? [['SQLite', sqlite], ['PostgreSQL', postgres]] : [['SQLite', sqlite]];
 }
 
-/** The config variables that select a target database (for testConfig and child processes). */
+/** The config variables that select a target database (a deployment's env, and its child processes). */
 export function databaseEnv(target: DatabaseTarget): Record<string, string> {
   return target.kind === 'postgres' ? { DATABASE_URL: target.url } : { CONVEYOR_DATA_DIR: path.dirname(target.file) };
 }

@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import { openDatabase, type Database } from '../../db/database';
 import { loadConfig, type Config } from '../../platform/config';
 import { startMailCatcher } from '../../platform/mail-catcher';
+import { createTemporalClient } from '../../platform/temporal';
 import { createOutboxRelay, type OutboxRelay } from '../../worker/outbox-relay';
 import { connectClient, insertTestApiKey, quietTemporalRuntime, startTestApi, startTestWorker, tempDir, testEnv, testLogger } from './env';
 import { spawnRole, type RoleProcess } from './processes';
@@ -25,10 +26,15 @@ export interface TestDeploymentOptions {
   worker?: boolean;
   /** The outbox relay in this process. */
   relay?: boolean;
+  /**
+   * Connect the client on its first call, as production does, instead of at start: for a
+   * deployment whose Temporal (TEMPORAL_ADDRESS in `env`) is down or unreachable.
+   */
+  lazyClient?: boolean;
 }
 
 export interface TestDeployment {
-  /** The environment, for child processes (spawnWorker) that must join this deployment. */
+  /** The environment, for child processes (spawn) that must join this deployment. */
   env: Record<string, string>;
   config: Config;
   db: Database;
@@ -37,11 +43,17 @@ export interface TestDeployment {
   url: string;
   /** Where the mail catcher keeps messages ('' without `mail`). */
   mailboxDir: string;
+  /** The relay started by `relay: true`, or the last one startRelay() started. */
   relay?: OutboxRelay;
   /** A role (`npm run worker|api|relay`) as a child process of this deployment; SIGKILLed at stop() if still alive. */
   spawn(role: Parameters<typeof spawnRole>[0], env?: Record<string, string>): Promise<RoleProcess>;
   /** Start (another) in-process worker; it is stopped with the deployment. */
   startWorker(overrides?: Pick<Parameters<typeof startTestWorker>[0], 'activities' | 'identity'>): Promise<{ stop(): Promise<void> }>;
+  /**
+   * Start (another) outbox relay in this process now, e.g. once a worker is ready. It is stopped
+   * with the deployment; a test may stop it earlier (stop() twice is harmless).
+   */
+  startRelay(options?: { identity?: string }): OutboxRelay;
   /** Run at stop(), before the parts stop (e.g. SIGKILL the test's child processes). */
   onStop(stop: () => unknown): void;
   stop(): Promise<void>;
@@ -66,7 +78,7 @@ export async function startTestDeployment(options: TestDeploymentOptions = {}): 
     const db = await openDatabase(config.database);
     stops.push(() => db.destroy());
     await insertTestApiKey(db); // for API processes this deployment spawns, too
-    const client = await connectClient(config);
+    const client = options.lazyClient ? createTemporalClient(config.temporal) : await connectClient(config);
     stops.push(() => client.connection.close());
     let url = '';
     if (options.api ?? true) {
@@ -85,13 +97,26 @@ export async function startTestDeployment(options: TestDeploymentOptions = {}): 
       stops.push(() => child.child.kill('SIGKILL'));
       return child;
     };
-    let relay: OutboxRelay | undefined;
-    if (options.relay) {
-      relay = createOutboxRelay({ config, db, client, logger: testLogger });
-      relay.start();
-      stops.push(relay.stop);
-    }
-    return { env, config, db, client, url, mailboxDir, relay, spawn, startWorker, onStop: (s) => void stops.push(s), stop };
+    const deployment: TestDeployment = {
+      env,
+      config,
+      db,
+      client,
+      url,
+      mailboxDir,
+      spawn,
+      startWorker,
+      startRelay({ identity } = {}) {
+        const relay = createOutboxRelay({ config, db, client, logger: testLogger, identity });
+        relay.start();
+        stops.push(relay.stop);
+        return (deployment.relay = relay);
+      },
+      onStop: (s) => void stops.push(s),
+      stop,
+    };
+    if (options.relay) deployment.startRelay();
+    return deployment;
   } catch (err) {
     await stop();
     throw err;

@@ -14,7 +14,7 @@ import { createApp, type AppDeps } from '../../api/app';
 import { hashKey } from '../../db/api-keys';
 import type { Database } from '../../db/database';
 import { DEFAULT_TENANT, SCOPES } from '../../platform/tenancy';
-import { loadConfig, type Config } from '../../platform/config';
+import type { Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createTemporalClient } from '../../platform/temporal';
 import { createWorker, installTemporalRuntime } from '../../worker/worker';
@@ -89,11 +89,6 @@ globalThis.fetch = (input: string | URL | Request, init?: RequestInit) => {
   return loopbackFetch(input, { ...init, headers });
 };
 
-/** Production's config parser over testEnv(). */
-export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig(testEnv(env));
-}
-
 /** Production's client (with its interceptors) on an eagerly opened connection. */
 export async function connectClient(config: Config): Promise<Client> {
   return createTemporalClient(config.temporal, await Connection.connect({ address: config.temporal.address }));
@@ -133,8 +128,15 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
+/**
+ * A wait that proves something did NOT happen (a second reaction, a job run without a worker):
+ * there is no condition to await, only time in which the wrong outcome could show up. Keep it
+ * short and bounded, and say at the call site what it leaves room for. Everything else awaits a
+ * condition with waitFor.
+ */
+export const quietPeriod = (ms: number): Promise<void> => sleep(ms);
+
 /** A response body as JSON, untyped: tests assert on its shape. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (res: Response): Promise<any> => res.json();
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
@@ -145,7 +147,7 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
   });
 }
 
-/** A real Conveyor worker (production's createWorker; testConfig points it at the test bundle); stop() drains it. */
+/** A real Conveyor worker (production's createWorker; testEnv() points it at the test bundle); stop() drains it. */
 export async function startTestWorker(deps: Parameters<typeof createWorker>[0]) {
   const worker = await createWorker(deps);
   const running = worker.run();

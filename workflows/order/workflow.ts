@@ -106,81 +106,76 @@ export async function order(input: OrderInput): Promise<OrderView> {
     }
   }
 
+  // The steps and their undos. Each is exactly-once by its operation key (`<workflowId>/<step>`).
+  const reserveKey = `${workflowId}/reserve`;
+  const reserve = () =>
+    step(
+      'reserve inventory',
+      'reserving inventory…',
+      () => reserveInventory.executeWithOptions({ summary: 'Reserve inventory' }, [{ operationKey: reserveKey, items: input.items }]),
+      (r) => `reserved ${itemCount(r.items)} items for ${r.amount} ${r.currency}`,
+    );
+  const release = () => releaseInventory.executeWithOptions({ summary: 'Compensate: release inventory' }, [{ operationKey: `${workflowId}/release`, reserveKey }]);
+
+  const chargeKey = `${workflowId}/charge`;
+  const charge = ({ amount, currency }: { amount: number; currency: string }) =>
+    step(
+      'charge payment',
+      `charging ${amount} ${currency} to account ${input.paymentAccountId}…`,
+      () =>
+        chargePayment
+          .executeWithOptions({ summary: 'Charge payment' }, [{ operationKey: chargeKey, accountId: input.paymentAccountId, amount, currency }])
+          .catch((err: unknown) => {
+            // The server stops retrying when the next attempt would end past the window.
+            if (err instanceof ActivityFailure && (err.retryState === 'TIMEOUT' || err.cause instanceof TimeoutFailure)) {
+              throw ApplicationFailure.nonRetryable(`payment not settled within ${PAYMENT_WINDOW} of the reservation: the reservation expired`, 'PaymentWindowExpired');
+            }
+            throw err;
+          }),
+      (c) => `charged ${c.amount} ${c.currency}; balance ${c.balance}`,
+    );
+  const refund = () => refundPayment.executeWithOptions({ summary: 'Compensate: refund payment' }, [{ operationKey: `${workflowId}/refund`, chargeKey }]);
+
+  const child = shipmentStart({ orderId: input.orderId, items: input.items });
+  const ship = () =>
+    step(
+      'ship',
+      'shipping: waiting for the carrier…',
+      async () => {
+        // The child carries the order's search attributes, so `OrderId="…"` finds both.
+        const outcome = await executeChild(shipment, { workflowId: child.workflowId, args: child.args, typedSearchAttributes, staticSummary: child.summary });
+        if (outcome === 'lost') throw ApplicationFailure.nonRetryable('the carrier lost the parcel', 'ParcelLost');
+        if (outcome === 'not picked up') throw ApplicationFailure.nonRetryable(`the carrier did not pick the parcel up within ${PICK_UP_WINDOW}`, 'NotPickedUp');
+        return outcome;
+      },
+      () => 'delivered',
+    );
+  const cancelTheShipment = () =>
+    cancelShipment.executeWithOptions({ summary: 'Compensate: cancel shipment' }, [
+      { operationKey: `${workflowId}/cancel-shipment`, bookKey: `${child.workflowId}/book`, orderId: input.orderId },
+    ]);
+
+  const confirm = (email: string | null) =>
+    step(
+      'send confirmation',
+      'sending the confirmation email…',
+      async () =>
+        email
+          ? sendEmail.executeWithOptions({ summary: 'Send order confirmation' }, [
+              { idempotencyKey: `${workflowId}/confirmation`, to: email, template: 'order-confirmation', name: input.customerId, orderId: input.orderId },
+            ])
+          : undefined,
+      (sent) => (sent ? `sent to the payment account's email` : `no email on file for account ${input.paymentAccountId}: nothing sent`),
+    );
+
   try {
     await saga.run(async () => {
       await saveOrder.executeWithOptions({ summary: 'Record the order' }, [view]);
-
-      const reserveKey = `${workflowId}/reserve`;
-      const reservation = await compensations.step(
-        'release inventory',
-        () => releaseInventory.executeWithOptions({ summary: 'Compensate: release inventory' }, [{ operationKey: `${workflowId}/release`, reserveKey }]),
-        () =>
-          step(
-            'reserve inventory',
-            'reserving inventory…',
-            () => reserveInventory.executeWithOptions({ summary: 'Reserve inventory' }, [{ operationKey: reserveKey, items: input.items }]),
-            (r) => `reserved ${itemCount(r.items)} items for ${r.amount} ${r.currency}`,
-          ),
-      );
+      const reservation = await compensations.step('release inventory', release, reserve);
       Object.assign(view, { amount: reservation.amount, currency: reservation.currency });
-
-      const chargeKey = `${workflowId}/charge`;
-      const charge = await compensations.step(
-        'refund payment',
-        () => refundPayment.executeWithOptions({ summary: 'Compensate: refund payment' }, [{ operationKey: `${workflowId}/refund`, chargeKey }]),
-        () =>
-          step(
-            'charge payment',
-            `charging ${reservation.amount} ${reservation.currency} to account ${input.paymentAccountId}…`,
-            () =>
-              chargePayment
-                .executeWithOptions({ summary: 'Charge payment' }, [
-                  { operationKey: chargeKey, accountId: input.paymentAccountId, amount: reservation.amount, currency: reservation.currency },
-                ])
-                .catch((err: unknown) => {
-                  // The server stops retrying when the next attempt would end past the window.
-                  if (err instanceof ActivityFailure && (err.retryState === 'TIMEOUT' || err.cause instanceof TimeoutFailure)) {
-                    throw ApplicationFailure.nonRetryable(`payment not settled within ${PAYMENT_WINDOW} of the reservation: the reservation expired`, 'PaymentWindowExpired');
-                  }
-                  throw err;
-                }),
-            (c) => `charged ${c.amount} ${c.currency}; balance ${c.balance}`,
-          ),
-      );
-
-      const child = shipmentStart({ orderId: input.orderId, items: input.items });
-      await compensations.step(
-        'cancel shipment',
-        () =>
-          cancelShipment.executeWithOptions({ summary: 'Compensate: cancel shipment' }, [
-            { operationKey: `${workflowId}/cancel-shipment`, bookKey: `${child.workflowId}/book`, orderId: input.orderId },
-          ]),
-        () =>
-          step(
-            'ship',
-            'shipping: waiting for the carrier…',
-            async () => {
-              // The child carries the order's search attributes, so `OrderId="…"` finds both.
-              const outcome = await executeChild(shipment, { workflowId: child.workflowId, args: child.args, typedSearchAttributes, staticSummary: child.summary });
-              if (outcome === 'lost') throw ApplicationFailure.nonRetryable('the carrier lost the parcel', 'ParcelLost');
-              if (outcome === 'not picked up') throw ApplicationFailure.nonRetryable(`the carrier did not pick the parcel up within ${PICK_UP_WINDOW}`, 'NotPickedUp');
-              return outcome;
-            },
-            () => 'delivered',
-          ),
-      );
-
-      await step(
-        'send confirmation',
-        'sending the confirmation email…',
-        async () =>
-          charge.email
-            ? sendEmail.executeWithOptions({ summary: 'Send order confirmation' }, [
-                { idempotencyKey: `${workflowId}/confirmation`, to: charge.email, template: 'order-confirmation', name: input.customerId, orderId: input.orderId },
-              ])
-            : undefined,
-        (sent) => (sent ? `sent to the payment account's email` : `no email on file for account ${input.paymentAccountId}: nothing sent`),
-      );
+      const charged = await compensations.step('refund payment', refund, () => charge(reservation));
+      await compensations.step('cancel shipment', cancelTheShipment, ship);
+      await confirm(charged.email);
     });
     view.status = 'COMPLETED';
   } catch (err) {
