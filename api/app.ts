@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
+import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { isDatabaseReachable, type Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { withCorrelationId } from '../platform/correlation';
 import type { Logger } from '../platform/logger';
-import { readMailbox } from '../platform/mail-catcher';
+import { MAILBOX_CURSOR, readMailboxPage } from '../platform/mail-catcher';
 import { temporalReadiness } from '../platform/temporal-setup';
 import { accountOwnership, accountsRouter } from './accounts';
 import { authenticate, requireScope } from './auth';
+import { codecServerRouter } from './codec-server';
 import { createRateLimits } from './rate-limits';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
@@ -22,7 +24,7 @@ import { traceRequests } from './tracing';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
-import { HttpProblem, sendProblem } from './problem';
+import { HttpProblem, parseOrThrow, sendProblem } from './problem';
 import { asUnavailableProblem } from './temporal-errors';
 
 export interface AppDeps {
@@ -35,6 +37,11 @@ export interface AppDeps {
 }
 
 const BODY_LIMIT = '16kb';
+/** GET /dev/mailbox pages, newest first: `nextCursor` of one page is the `cursor` of the next. */
+const mailboxQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().regex(MAILBOX_CURSOR, 'must be a nextCursor from an earlier page').optional(),
+});
 const READINESS_TIMEOUT_MS = 1_000;
 
 /** The Express app, without listening: entry points and tests decide where it runs. */
@@ -68,6 +75,9 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     // one deadline for all its calls to Temporal.
     withCorrelationId(res.locals.correlationId, () => withRequestDeadline(config.temporal.rpcTimeoutMs, next));
   });
+  // The codec server: before the 16 KB JSON parser (it parses its own, larger bodies), and before
+  // API-key authentication: the Web UI calls it with the operator's CODEC_SERVER_TOKEN (its own gate).
+  app.use(codecServerRouter(config));
   // Everything but the public routes needs credentials (401), checked before any body is read,
   // and is rate-limited per key (429).
   const limits = createRateLimits(config);
@@ -104,8 +114,9 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
 
   if (mailboxDir) {
     // Every tenant's mail: the development mail catcher only, and admin keys only.
-    app.get('/dev/mailbox', requireScope('admin'), async (_req, res) => {
-      res.json({ messages: await readMailbox(mailboxDir) });
+    app.get('/dev/mailbox', requireScope('admin'), async (req, res) => {
+      const { limit, cursor } = parseOrThrow(mailboxQuery, req.query, 'query');
+      res.json(await readMailboxPage(mailboxDir, { limit, before: cursor }));
     });
   }
 

@@ -53,6 +53,11 @@ const envSchema = z.object({
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_RPC_TIMEOUT: duration('3s'),
+  /** Payload encryption keys, `id:base64key,...`, the first one encrypts (platform/codec.ts). */
+  CONVEYOR_CODEC_KEYS: z.string().min(1).optional(),
+  CONVEYOR_CODEC_KEY_FILE: z.string().min(1).optional(),
+  /** The operator token the codec server (api/codec-server.ts) requires; unset turns it off. */
+  CODEC_SERVER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
 
   SMTP_URL: z
     .url()
@@ -60,6 +65,8 @@ const envSchema = z.object({
     .optional(),
   MAIL_CATCHER_PORT: port(1025),
   MAIL_FROM: z.string().min(3).default('Conveyor <hello@conveyor.localhost>'),
+  /** The local mail catcher keeps this many messages; older ones are deleted. */
+  MAILBOX_MAX_MESSAGES: z.coerce.number().int().min(1).default(10_000),
 
   WELCOME_FOLLOW_UP_DELAY: duration('3 days'),
   IDEMPOTENCY_KEY_RETENTION: duration('24h'),
@@ -82,6 +89,8 @@ const envSchema = z.object({
   RATE_LIMIT_SUBMIT_RPS: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_SUBMIT_BURST: z.coerce.number().int().min(0).default(20),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  /** Published outbox rows keep their payload (PII) this long for debugging, then it is blanked. */
+  OUTBOX_PII_RETENTION: duration('7 days'),
   /** A workflow bundle built ahead of time (bundleWorkflowCode); unset bundles workflows/ at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
@@ -128,8 +137,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       claimTtlMs: e.OUTBOX_CLAIM_TTL,
       /** PostgreSQL only: wake on NOTIFY instead of waiting for the next poll. */
       listen: e.OUTBOX_LISTEN,
+      /** A week: enough to debug a delivery reported after a weekend; the users table stays the system of record. */
+      piiRetentionMs: e.OUTBOX_PII_RETENTION,
     },
     mailboxDir: path.join(dataDir, 'mailbox'),
+    codecServer: { token: e.CODEC_SERVER_TOKEN },
     temporal: {
       /** No TEMPORAL_ADDRESS: `npm start` runs its own dev server. */
       embedded,
@@ -145,6 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL ?? (embedded ? `http://${e.HOST}:${e.TEMPORAL_UI_PORT}` : undefined),
       rpcTimeoutMs: e.TEMPORAL_RPC_TIMEOUT,
+      /** Payload encryption; `npm start` creates the key file when no keys are configured. */
+      codec: { keys: e.CONVEYOR_CODEC_KEYS, keyFile: path.resolve(e.CONVEYOR_CODEC_KEY_FILE ?? path.join(dataDir, 'codec-keys')) },
     },
     mail: {
       /** No SMTP_URL: mail goes to the local mail catcher that `npm start` runs. */
@@ -152,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       smtpUrl: e.SMTP_URL ?? `smtp://${e.HOST}:${e.MAIL_CATCHER_PORT}`,
       mailCatcherPort: e.MAIL_CATCHER_PORT,
       from: e.MAIL_FROM,
+      mailboxMaxMessages: e.MAILBOX_MAX_MESSAGES,
     },
     welcomeFollowUpDelayMs: e.WELCOME_FOLLOW_UP_DELAY,
     auth: {

@@ -39,10 +39,14 @@ export function redactionOptions(): Pick<pino.LoggerOptions, 'redact' | 'hooks' 
   };
   return {
     redact: { paths: REDACT_PATHS, censor: REDACTED },
-    serializers: { err: scrubError },
+    // The Temporal SDK's own log lines carry their error under `error`.
+    serializers: { err: scrubError, error: scrubError },
     hooks: {
       logMethod(args, method) {
-        method.apply(this, args.map((arg) => (typeof arg === 'string' ? redactEmails(arg) : arg)) as Parameters<typeof method>);
+        // logger.error(err) takes its message from err.message: hand pino the error as `err` and a scrubbed message.
+        const [first, ...rest] = args as unknown[];
+        const normalised = first instanceof Error ? [{ err: first }, typeof rest[0] === 'string' ? rest[0] : first.message, ...rest.slice(1)] : args;
+        method.apply(this, normalised.map((arg) => (typeof arg === 'string' ? redactEmails(arg) : arg)) as Parameters<typeof method>);
       },
     },
     formatters: {

@@ -2,6 +2,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type Logger as Tempor
 import nodemailer from 'nodemailer';
 import type { UntypedActivities } from '@temporalio/common';
 import type { Database } from '../db/database';
+import { conveyorDataConverter, FAILURE_CONVERTER_PATH } from '../platform/codec';
 import type { Config } from '../platform/config';
 import { correlationActivityInterceptor } from '../platform/correlation';
 import { addMetricsSource } from '../platform/metrics';
@@ -37,6 +38,8 @@ export function workflowBundleOptions() {
   return {
     workflowsPath: require.resolve('../workflows'),
     workflowInterceptorModules: [require.resolve('../workflows/interceptors')],
+    // Failures raised in workflow code keep their message and stack in an encrypted payload too.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
   };
 }
 
@@ -69,6 +72,7 @@ export async function createWorker({ config, db, activities, identity }: WorkerD
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    dataConverter: conveyorDataConverter(config.temporal.codec),
     activities: activities ?? createAllActivities({ db, mailer, from: config.mail.from }),
     ...(config.workflowBundlePath
       ? { workflowBundle: { codePath: config.workflowBundlePath } }

@@ -54,7 +54,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   const a = { accountId: uniqueTag('acct'), userId: uniqueTag('u'), welcomeUserId: uniqueTag('w'), orderId: uniqueTag('o'), sku: '', depositJob: '', restockId: '', outboxSeq: 0 };
 
   beforeAll(async () => {
-    d = await startTestDeployment({ env: databaseEnv(await target()), mail: true, worker: true, relay: true });
+    d = await startTestDeployment({ env: { ...databaseEnv(await target()), CODEC_SERVER_TOKEN: 'codec-operator-token-0123456789' }, mail: true, worker: true, relay: true });
     app = createApp({ config: d.config, client: d.client, db: d.db, logger: testLogger, mailboxDir: d.mailboxDir });
     keyA = (await createApiKey(d.db, { tenantId: tenantA, scopes: tenantScopes, name: 'A' })).key;
     keyB = (await createApiKey(d.db, { tenantId: tenantB, scopes: tenantScopes, name: 'B' })).key;
@@ -119,7 +119,9 @@ describe.each(testDatabases())('%s', (_name, target) => {
   });
 
   const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs', 'GET /metrics']);
-  const routes = () => routeTable(app).filter((r) => r.method !== 'HEAD' && !PUBLIC.has(`${r.method} ${r.path}`));
+  /** The codec server has its own gate (the operator's CODEC_SERVER_TOKEN): tested below, and in test/pii. */
+  const ownGate = (path: string) => path.startsWith('/codecs');
+  const routes = () => routeTable(app).filter((r) => r.method !== 'HEAD' && !PUBLIC.has(`${r.method} ${r.path}`) && !ownGate(r.path));
 
   /** One request; an SSE answer is read only as far as its status, then dropped. */
   async function send(key: string | undefined, method: string, sample: Sample) {
@@ -221,6 +223,15 @@ describe.each(testDatabases())('%s', (_name, target) => {
     } finally {
       await feedA.close();
       await feedB.close();
+    }
+  });
+
+  test('no API key, whatever its scopes, unlocks the codec server (it takes the operator token only)', async () => {
+    const admin = (await createApiKey(d.db, { tenantId: tenantA, scopes: [...SCOPES], name: 'every scope' })).key;
+    for (const key of [keyA, keyB, admin]) {
+      const res = await call(key, 'POST', '/codecs/decode', { payloads: [] }, { 'X-Namespace': d.config.temporal.namespace });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="conveyor-codec"');
     }
   });
 

@@ -14,6 +14,7 @@ import { createApp, type AppDeps } from '../../api/app';
 import { hashKey } from '../../db/api-keys';
 import type { Database } from '../../db/database';
 import { DEFAULT_TENANT, SCOPES } from '../../platform/tenancy';
+import { generateCodecKey } from '../../platform/codec';
 import type { Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createTemporalClient } from '../../platform/temporal';
@@ -43,6 +44,9 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `conveyor-${prefix}-`));
 }
 
+/** One payload key per test file (its clients and workers must share it): tests run encrypted, as production does. */
+const testCodecKeys = generateCodecKey(uniqueTag('test'));
+
 /** The environment a test deployment runs with: the shared dev server, a fresh data dir and task queue. */
 export function testEnv(env: Record<string, string> = {}): Record<string, string> {
   const address = process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS;
@@ -57,6 +61,7 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     RATE_LIMIT_RPS: '100000',
     RATE_LIMIT_SUBMIT_RPS: '100000',
     RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000',
+    CONVEYOR_CODEC_KEYS: testCodecKeys,
     ...env,
   };
 }
@@ -76,16 +81,19 @@ export async function insertTestApiKey(db: Database): Promise<void> {
 }
 
 /**
- * Every request a test sends to a loopback API carries TEST_API_KEY unless it sets its own
- * Authorization header (an empty one sends none that counts: the request is unauthenticated).
- * One wrapper here rather than a header at each of the tests' fetch calls.
+ * Every request a test sends to a loopback API carries TEST_API_KEY (or the key registered for that
+ * origin: a main job's own development key) unless it sets its own Authorization header (an empty
+ * one sends none that counts: the request is unauthenticated). One wrapper here rather than a
+ * header at each of the tests' fetch calls.
  */
+const loopbackKeys = new Map<string, string>();
+export const useApiKeyFor = (origin: string, key: string) => void loopbackKeys.set(origin, key);
 const loopbackFetch = globalThis.fetch;
 globalThis.fetch = (input: string | URL | Request, init?: RequestInit) => {
   const url = new URL(input instanceof Request ? input.url : input);
   if (url.hostname !== '127.0.0.1') return loopbackFetch(input, init);
   const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
-  if (!headers.has('authorization')) headers.set('authorization', `Bearer ${TEST_API_KEY}`);
+  if (!headers.has('authorization')) headers.set('authorization', `Bearer ${loopbackKeys.get(url.origin) ?? TEST_API_KEY}`);
   return loopbackFetch(input, { ...init, headers });
 };
 
