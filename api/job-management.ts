@@ -11,6 +11,7 @@ import { correlationId } from '../platform/schemas';
 import type { TemporalGateway } from '../platform/temporal';
 import { JOB_STATUSES, RETRYABLE_STATUSES, type JobFilter, type JobSummary } from '../platform/temporal-jobs';
 import type { JobDeclaration } from '../workflows/declaration';
+import { requireScope } from './auth';
 import { jsonIfAny, requireJson } from './hygiene';
 import { jobStatusUrl } from './jobs';
 import { HttpProblem, parseOrThrow } from './problem';
@@ -111,7 +112,7 @@ export function jobManagementRouter(gateway: TemporalGateway, jobs: JobDeclarati
     return job;
   }
 
-  router.get('/v1/jobs', async (req, res) => {
+  router.get('/v1/jobs', requireScope('jobs:read'), async (req, res) => {
     const q = parseOrThrow(listQuery, req.query, 'query');
     const { jobs: listed, next } = await page(filterOf(q), q.pageSize, q.next);
     // The dead-letter view: each job that ended without finishing says why, and how often its failing step was tried.
@@ -121,7 +122,7 @@ export function jobManagementRouter(gateway: TemporalGateway, jobs: JobDeclarati
     res.json({ jobs: listed.map((job, i) => ({ ...view(job), ...(failures[i] !== undefined ? { failure: failures[i] } : {}) })), next });
   });
 
-  router.post('/v1/jobs/:jobId/retry', jsonIfAny, async (req, res) => {
+  router.post('/v1/jobs/:jobId/retry', requireScope('operate'), jsonIfAny, async (req, res) => {
     const { jobId } = parseOrThrow(jobIdPath, req.params, 'path');
     const job = await registeredJob(jobId);
     const statusUrl = jobStatusUrl(jobId);
@@ -135,7 +136,7 @@ export function jobManagementRouter(gateway: TemporalGateway, jobs: JobDeclarati
     res.status(202).location(statusUrl).json({ jobId, runId: retried.runId, retryOf: job.runId, status: 'RUNNING', statusUrl });
   });
 
-  router.post('/v1/jobs/:jobId/cancel', jsonIfAny, async (req, res) => {
+  router.post('/v1/jobs/:jobId/cancel', requireScope('operate'), jsonIfAny, async (req, res) => {
     const { jobId } = parseOrThrow(jobIdPath, req.params, 'path');
     const job = await registeredJob(jobId);
     const statusUrl = jobStatusUrl(jobId);
@@ -152,7 +153,7 @@ export function jobManagementRouter(gateway: TemporalGateway, jobs: JobDeclarati
    * still its job's latest run, so repeating the request (or racing it) retries nothing twice; with
    * an Idempotency-Key the first answer is replayed.
    */
-  router.post('/v1/jobs/retries', requireJson, async (req, res) => {
+  router.post('/v1/jobs/retries', requireScope('operate'), requireJson, async (req, res) => {
     const body = parseOrThrow(retryBody, req.body, 'body');
     const { jobs: listed, next } = await page(filterOf(body), body.limit, body.next);
     const outcomes = await mapLimited(listed, FAILURE_READS, async (run) => {

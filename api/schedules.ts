@@ -12,6 +12,7 @@ import { businessId, text } from '../platform/schemas';
 import type { TemporalGateway } from '../platform/temporal';
 import { grpcCause } from '../platform/temporal-jobs';
 import type { JobDeclaration } from '../workflows/declaration';
+import { requireScope } from './auth';
 import { jsonIfAny, requireJson } from './hygiene';
 import { badCursorProblem, decodeCursor, encodeCursor } from './job-management';
 import { HttpProblem, parseOrThrow, type InvalidParam } from './problem';
@@ -101,7 +102,7 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
   const byName = new Map(submittable.map((j) => [j.name, j]));
   const createBody = createScheduleBody(submittable.map((j) => j.name) as [string, ...string[]]);
 
-  router.post('/v1/schedules', requireJson, async (req, res) => {
+  router.post('/v1/schedules', requireScope('operate'), requireJson, async (req, res) => {
     const body = parseOrThrow(createBody, req.body, 'body');
     const job = byName.get(body.jobType)!;
     const submit = job.submit!;
@@ -136,7 +137,7 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
     res.status(201).location(scheduleUrl(body.scheduleId)).json(described ? scheduleView(body.scheduleId, described) : { scheduleId: body.scheduleId, url: scheduleUrl(body.scheduleId) });
   });
 
-  router.get('/v1/schedules', async (req, res) => {
+  router.get('/v1/schedules', requireScope('jobs:read'), async (req, res) => {
     const q = parseOrThrow(
       z.strictObject({
         pageSize: z.coerce.number().int().min(1).max(MAX_SCHEDULES_PAGE).default(20),
@@ -157,7 +158,7 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
     });
   });
 
-  router.get('/v1/schedules/:scheduleId', async (req, res) => {
+  router.get('/v1/schedules/:scheduleId', requireScope('jobs:read'), async (req, res) => {
     const { scheduleId } = parseOrThrow(scheduleIdPath, req.params, 'path');
     const described = await gateway.schedules.describe(scheduleId);
     if (!described) throw notFound(scheduleId);
@@ -165,7 +166,7 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
   });
 
   for (const action of ['pause', 'unpause', 'trigger'] as const) {
-    router.post(`/v1/schedules/:scheduleId/${action}`, jsonIfAny, async (req, res) => {
+    router.post(`/v1/schedules/:scheduleId/${action}`, requireScope('operate'), jsonIfAny, async (req, res) => {
       const { scheduleId } = parseOrThrow(scheduleIdPath, req.params, 'path');
       const { note } = parseOrThrow(pauseBody, req.body ?? {}, 'body');
       if ((await gateway.schedules.act(scheduleId, action, note)) === 'not-found') throw notFound(scheduleId);
@@ -173,7 +174,7 @@ export function schedulesRouter(gateway: TemporalGateway, jobs: JobDeclaration[]
     });
   }
 
-  router.delete('/v1/schedules/:scheduleId', async (req, res) => {
+  router.delete('/v1/schedules/:scheduleId', requireScope('operate'), async (req, res) => {
     const { scheduleId } = parseOrThrow(scheduleIdPath, req.params, 'path');
     if ((await gateway.schedules.act(scheduleId, 'delete')) === 'not-found') throw notFound(scheduleId);
     res.status(204).end();

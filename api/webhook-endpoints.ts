@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { newWebhookSecret, webhookEndpoints, webhookUrlProblem } from '../workflows/webhook-delivery/activities';
+import { requireScope } from './auth';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
@@ -43,6 +44,8 @@ const notFound = (endpointId: string) => new HttpProblem(404, 'webhook-endpoint-
 
 export function webhookEndpointsRouter(db: Database, config: Config): Router {
   const router = Router();
+  // Endpoints and their secrets are the tenant's configuration: admin keys only.
+  router.use('/v1/webhook-endpoints', requireScope('admin'));
   const createBody = createWebhookEndpointBody(config.webhooks.allowPrivateNetworks);
 
   router.post('/v1/webhook-endpoints', requireJson, async (req, res) => {
