@@ -8,7 +8,7 @@ import { requireScope } from './auth';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
-const newKey = z.strictObject({
+export const newKey = z.strictObject({
   tenant: tenantId,
   scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
   name: text(100).default(''),

@@ -16,6 +16,8 @@ import { createScheduleBody, pauseBody, scheduleIdPath } from './schedules';
 import { startOptionsQuery } from './start-options';
 import { eventsQuery, groupPath, seekBody, streamPath } from './streams';
 import { skuPath } from './inventory';
+import { newKey } from './keys';
+import { tenantId } from '../platform/tenancy';
 import { userPath } from './users';
 import { createWebhookEndpointBody, webhookEndpointPath } from './webhook-endpoints';
 import { newUser } from '../workflows/welcome-email/job';
@@ -168,6 +170,11 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
     { method: 'get', path: '/v1/topics/:stream/live', summary: 'Live feed of a stream (server-sent events, at most once)', tag: 'streams', params: streamPath, ok: { status: 200, description: 'An event stream.', contentType: 'text/event-stream' } },
     { method: 'get', path: '/v1/correlations/:correlationId', summary: 'Every workflow and event with this correlation ID', tag: 'streams', params: z.object({ correlationId }), ok: { status: 200, description: 'Workflows and events.' }, temporal: true },
   ];
+  routes.push(
+    { method: 'post', path: '/v1/keys', summary: 'Create an API key for a tenant (admin; the key is in this answer only)', tag: 'keys', body: newKey, ok: { status: 201, description: 'The key record and the key.' }, problems: [401, 403] },
+    { method: 'get', path: '/v1/keys', summary: 'List API keys (admin; no secrets)', tag: 'keys', query: z.object({ tenant: tenantId.optional() }), ok: { status: 200, description: '`{ keys }`.' }, problems: [401, 403] },
+    { method: 'delete', path: '/v1/keys/:keyId', summary: 'Revoke an API key (admin)', tag: 'keys', params: z.object({ keyId: z.string().regex(/^[a-z0-9]{16}$/) }), ok: { status: 204, description: 'Revoked.' }, problems: [401, 403, 404] },
+  );
   for (const direction of ['decode', 'encode'] as const) {
     routes.push({
       method: 'post',

@@ -19,7 +19,8 @@ import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/int
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config } from './config';
-import { CorrelationIdKey } from './temporal-keys';
+import { currentTenant } from './tenancy';
+import { CorrelationIdKey, TenantIdKey } from './temporal-keys';
 import type { WorkflowStart } from './temporal';
 
 /** Temporal's closed and open states, as the API names them (the SDK's status names). */
@@ -54,6 +55,9 @@ const literal = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g
 /** The list filter as a visibility query (the same text works in the Web UI's search box). */
 export function visibilityQuery(filter: JobFilter): string {
   const clauses = [`WorkflowType IN (${filter.workflowTypes.map(literal).join(', ')})`];
+  // Only the caller's tenant's jobs (the API authenticates every request; the relay has no tenant).
+  const tenant = currentTenant();
+  if (tenant !== undefined) clauses.push(`${TenantIdKey.name} = ${literal(tenant)}`);
   if (filter.status) clauses.push(`ExecutionStatus = ${literal(VISIBILITY_STATUS[filter.status])}`);
   if (filter.correlationId) clauses.push(`${CorrelationIdKey.name} = ${literal(filter.correlationId)}`);
   if (filter.startedAfter) clauses.push(`StartTime >= ${literal(filter.startedAfter.toISOString())}`);
@@ -187,7 +191,10 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
         if (err instanceof WorkflowNotFoundError) return undefined;
         throw err;
       });
-      return description && { runId: description.runId, type: description.type, status: description.status.name };
+      // Another tenant's job is no job of the caller's.
+      const tenant = currentTenant();
+      if (!description || (tenant !== undefined && description.typedSearchAttributes.get(TenantIdKey) !== tenant)) return undefined;
+      return { runId: description.runId, type: description.type, status: description.status.name };
     },
 
     /**
@@ -256,7 +263,8 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
                 workflowId: start.workflowId,
                 taskQueue: temporal.taskQueue,
                 args: [...start.args],
-                typedSearchAttributes: start.searchAttributes ?? [],
+                // The tenant's, so its scheduled jobs are its own (status reads and lists check it).
+                typedSearchAttributes: [...(currentTenant() !== undefined ? [{ key: TenantIdKey, value: currentTenant()! }] : []), ...(start.searchAttributes ?? [])],
                 staticSummary: start.summary,
                 staticDetails: start.details,
               },
