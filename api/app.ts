@@ -13,6 +13,7 @@ import { createTemporalGateway, withRequestDeadline } from '../platform/temporal
 import { correlationId as correlationIdSchema } from '../platform/schemas';
 import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
+import { LANE_BODY_LIMIT, lanesRouter } from './lanes';
 import { streamsRouter } from './streams';
 import { usersRouter } from './users';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
@@ -59,6 +60,8 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     // one deadline for all its calls to Temporal.
     withCorrelationId(res.locals.correlationId, () => withRequestDeadline(config.temporal.rpcTimeoutMs, next));
   });
+  // A lane's bulk enqueue carries up to 1,000 items; every other route keeps the small limit.
+  app.use('/v1/lanes', express.json({ limit: LANE_BODY_LIMIT, strict: true }));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
   app.get('/healthz', (_req, res) => {
@@ -78,6 +81,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   const gateway = createTemporalGateway(client, config.temporal);
   app.use(idempotencyKeys({ db, retentionMs: config.idempotencyKeyRetentionMs, logger }));
   app.use(jobsRouter(gateway, jobs, config));
+  app.use(lanesRouter(gateway, db, jobs, config, logger));
   app.use(accountsRouter(db));
   app.use(usersRouter(db));
   app.use(streamsRouter(gateway, db));
@@ -106,12 +110,12 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
 /** Body-parser errors carry a `type`; map each to the status a client can act on. */
 function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
-  const e = err as { type?: string; status?: number; message?: string };
+  const e = err as { type?: string; status?: number; message?: string; limit?: number };
   switch (e.type) {
     case 'entity.parse.failed':
       return new HttpProblem(400, 'malformed-json', 'Malformed JSON', `The body is not valid JSON: ${e.message}`);
     case 'entity.too.large':
-      return new HttpProblem(413, 'body-too-large', 'Content Too Large', `The body is larger than ${BODY_LIMIT}.`);
+      return new HttpProblem(413, 'body-too-large', 'Content Too Large', `The body is larger than ${e.limit ? `${e.limit} bytes` : BODY_LIMIT}.`);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', e.message);

@@ -174,6 +174,41 @@ export interface ShipmentsTable {
   updated_at: string;
 }
 
+/**
+ * Items of the high-volume lane (docs/architecture.md, "The lane"): committed by bulk enqueue,
+ * claimed in order per partition by that partition's workflow, each run once and settled here.
+ */
+export interface LaneItemsTable {
+  /** Commit order: a partition claims its items in this order. */
+  seq: Generated<number>;
+  /** The item's public ID (random, so IDs are not guessable). */
+  item_id: string;
+  tenant_id: Generated<string>;
+  job_type: string;
+  lane_partition: number;
+  /** The client's key: unique per (tenant, job type); a repeat returns the existing item. */
+  item_key: string;
+  /** JSON, validated against the job type's item schema at enqueue. */
+  input: string;
+  status: LaneItemStatus;
+  attempts: number;
+  /** A pending item is due at this time (later after a failed attempt: the backoff). */
+  next_attempt_at: string;
+  /** The batch that claimed it (`<runId>/<batch>`): a retried batch takes its own items back. */
+  claimed_by: string | null;
+  /** A claim that outlives this is abandoned (its workflow moved on): the item is claimable again. */
+  claimed_until: string | null;
+  last_error: string | null;
+  /** JSON of the effect's result once it succeeded. */
+  result: string | null;
+  correlation_id: string;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export type LaneItemStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+
 export interface DatabaseSchema {
   sent_emails: SentEmailsTable;
   operations: OperationsTable;
@@ -190,4 +225,5 @@ export interface DatabaseSchema {
   inventory: InventoryTable;
   orders: OrdersTable;
   shipments: ShipmentsTable;
+  lane_items: LaneItemsTable;
 }
