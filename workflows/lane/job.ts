@@ -14,7 +14,7 @@ export const laneJob = declareJob<LaneInput & { taskQueue: string }>({
     'retries failures with backoff and moves exhausted ones to the failed view. One per (job type, partition), long-lived.',
   workflowType: 'lane',
   start: laneStart,
-  startedBy: 'the lane API after each enqueue (signal-with-start `wake`), and the outbox relay at start',
+  startedBy: 'the lane API after each enqueue (signal-with-start `wake`), and the outbox relay for partitions whose items are overdue',
 });
 
 /** The lane settings in effect: the declaration's, overridden by LANE_* variables. */
