@@ -39,6 +39,9 @@ export async function startMailCatcher(options: { host: string; port: number; di
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
+  // A client that dies mid-session (a SIGKILLed worker's pooled connections) resets its socket:
+  // that is the client's failure, not the catcher's, and must not crash the process it runs in.
+  server.on('error', () => undefined);
   const address = server.server.address();
   return {
     port: typeof address === 'object' && address ? address.port : options.port,

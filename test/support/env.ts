@@ -116,11 +116,14 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
 export async function startTestWorker(deps: Parameters<typeof createWorker>[0]) {
   const worker = await createWorker(deps);
   const running = worker.run();
+  let stopped: Promise<void> | undefined;
   return {
-    async stop() {
-      worker.worker.shutdown();
-      await running;
-      await worker.close();
-    },
+    /** A test may stop it before its deployment does: stop() twice is harmless. */
+    stop: () =>
+      (stopped ??= (async () => {
+        worker.worker.shutdown();
+        await running;
+        await worker.close();
+      })()),
   };
 }

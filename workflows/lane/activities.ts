@@ -69,6 +69,7 @@ export function createLaneActivities(deps: ActivityDeps, jobs: JobDeclaration[])
         if (done === Math.ceil(items.length / 2)) failpoint('lane-mid-batch');
         return outcome;
       });
+      if (items.length > 0) failpoint('lane-before-settle');
       const settled = await settleLaneItems(deps.db, input.batchId, outcomes, input);
       return {
         claimed: items.length,
