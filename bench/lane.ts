@@ -8,7 +8,8 @@
  *   2. bulk acceptance: committed items/s through POST /v1/lanes/…/items (1,000 per request) vs
  *      BullMQ Queue.addBulk (1,000 per call) on both Redis settings;
  *   3. the lane's throughput for partitions × batch size, bulk-enqueued backlog to last delivery.
- * Writes bench/results/lane[-quick].json. Not built yet: the fault runs (kill worker, API and
+ * Writes bench/results/lane[-quick].json; `npm run bench:report` (and a full `npm run bench`) render a full
+ * run's lane.json as section 9 of docs/benchmarks.md. Not built yet: the fault runs (kill worker, API and
  * server) for the lane and BullMQ-AOF, and the charts in docs/benchmarks.md.
  */
 import fs from 'node:fs';
@@ -142,13 +143,13 @@ async function endToEnd(ctx: BenchContext) {
     await lane.seedUsers(endToEndIds());
     const measured = await measureEndToEnd(lane, e2e);
     log(`1. lane: e2e p50 ${measured.rate.endToEnd.p50Ms} ms p99 ${measured.rate.endToEnd.p99Ms} ms | burst ${measured.burst.throughputPerSecond} jobs/s`);
-    rows.push({ system: 'lane', durability: 'SQLite (WAL) + Temporal dev server', ...measured });
+    rows.push({ system: 'lane', durability: 'items in SQLite (WAL), committed before the 202; Temporal dev server in memory', ...measured });
   } finally {
     await lane.stop();
   }
   const durability: Record<string, string> = {
-    conveyor: 'SQLite (WAL) + Temporal dev server',
-    floor: 'Temporal dev server',
+    conveyor: 'Temporal dev server in memory (the job is its workflow); sent_emails in SQLite',
+    floor: 'Temporal dev server in memory',
     'bullmq-aof': 'Redis appendonly yes, appendfsync everysec',
     bullmq: 'Redis in memory (no persistence)',
   };
