@@ -101,29 +101,26 @@ const toItem = (row: Selectable<LaneItemsTable>): LaneItem => ({ ...row, seq: Nu
 export async function claimLaneItems(db: Database, claim: { jobType: string; partition: number; batchId: string; limit: number; leaseMs: number }): Promise<LaneItem[]> {
   const now = new Date();
   const nowIso = now.toISOString();
-  const mine = await db.selectFrom('lane_items').selectAll().where('claimed_by', '=', claim.batchId).where('status', '=', 'running').orderBy('seq').execute();
+  const partition = () => db.selectFrom('lane_items').where('job_type', '=', claim.jobType).where('lane_partition', '=', claim.partition);
+  const mine = await partition().selectAll().where('status', '=', 'running').where('claimed_by', '=', claim.batchId).orderBy('seq').execute();
   if (mine.length > 0) return mine.map(toItem);
 
-  let candidates = db
-    .selectFrom('lane_items')
-    .select('seq')
-    .where('job_type', '=', claim.jobType)
-    .where('lane_partition', '=', claim.partition)
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('status', '=', 'pending'), eb('next_attempt_at', '<=', nowIso)]),
-        eb.and([eb('status', '=', 'running'), eb('claimed_until', '<', nowIso)]),
-      ]),
-    )
-    .orderBy('seq')
-    .limit(claim.limit);
-  if (isPostgres(db)) candidates = candidates.forUpdate().skipLocked();
-  const rows = await db
-    .updateTable('lane_items')
-    .set({ status: 'running', claimed_by: claim.batchId, claimed_until: new Date(now.getTime() + claim.leaseMs).toISOString(), updated_at: nowIso })
-    .where('seq', 'in', candidates)
-    .returningAll()
-    .execute();
+  // Two claims rather than one with an OR, so each reads the (job type, partition, status, seq)
+  // index in order and stops at the limit, however long the backlog.
+  const take = async (status: 'running' | 'pending', limit: number) => {
+    let candidates = partition().select('seq').where('status', '=', status);
+    candidates = status === 'running' ? candidates.where('claimed_until', '<', nowIso) : candidates.where('next_attempt_at', '<=', nowIso);
+    candidates = candidates.orderBy('seq').limit(limit);
+    if (isPostgres(db)) candidates = candidates.forUpdate().skipLocked();
+    return db
+      .updateTable('lane_items')
+      .set({ status: 'running', claimed_by: claim.batchId, claimed_until: new Date(now.getTime() + claim.leaseMs).toISOString(), updated_at: nowIso })
+      .where('seq', 'in', candidates)
+      .returningAll()
+      .execute();
+  };
+  const abandoned = await take('running', claim.limit);
+  const rows = abandoned.length < claim.limit ? [...abandoned, ...(await take('pending', claim.limit - abandoned.length))] : abandoned;
   return rows.map(toItem).sort((a, b) => a.seq - b.seq);
 }
 

@@ -207,6 +207,8 @@ migrations['0006_lane_items'] = {
     await db.schema.createIndex('lane_items_by_key').on('lane_items').columns(['tenant_id', 'job_type', 'item_key']).unique().execute();
     // The partition workflow's claim: its pending items, in order.
     await db.schema.createIndex('lane_items_claim').on('lane_items').columns(['job_type', 'lane_partition', 'status', 'seq']).execute();
+    // The relay's sweep for overdue partitions.
+    await db.schema.createIndex('lane_items_due').on('lane_items').columns(['status', 'next_attempt_at']).execute();
     await db.schema.createIndex('lane_items_by_correlation').on('lane_items').columns(['correlation_id']).execute();
   },
 };

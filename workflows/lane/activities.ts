@@ -75,7 +75,8 @@ export function createLaneActivities(deps: ActivityDeps, jobs: JobDeclaration[])
         claimed: items.length,
         ...settled,
         more: items.length === input.batchSize,
-        nextDueInMs: await nextLaneItemDueInMs(deps.db, input.jobType, input.partition),
+        // Only an idle partition needs it (a full batch goes on at once); it reads every pending row.
+        nextDueInMs: items.length === input.batchSize ? 0 : await nextLaneItemDueInMs(deps.db, input.jobType, input.partition),
       };
     },
   };
