@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
 import type { Database } from '../db/database';
+import { emailDuplicatesSuppressed, emailsSent } from '../platform/metrics';
 
 export type EmailTemplate = 'welcome' | 'getting-started' | 'order-confirmation' | 'shipping-notice';
 
@@ -76,6 +77,7 @@ export function createEmailActivities({ db, mailer, from }: EmailDeps) {
         .select('message_id')
         .where('idempotency_key', '=', input.idempotencyKey)
         .executeTakeFirst();
+      if (already) emailDuplicatesSuppressed.inc({ template: input.template });
       if (already) return { messageId: already.message_id, sentNow: false };
 
       const { subject, text } = render(input);
@@ -98,6 +100,7 @@ export function createEmailActivities({ db, mailer, from }: EmailDeps) {
         })
         .onConflict((oc) => oc.column('idempotency_key').doNothing())
         .execute();
+      emailsSent.inc({ template: input.template });
       return { messageId, sentNow: true };
     },
   };

@@ -5,8 +5,8 @@ import { businessId, email } from '../platform/schemas';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
-const accountPath = z.object({ accountId: businessId });
-const emailChangeRequest = z.strictObject({ email });
+export const accountPath = z.object({ accountId: businessId });
+export const emailChangeRequest = z.strictObject({ email });
 
 /**
  * Accounts and their ledger. The article's two examples, for real: "add $50 to the balance" is the

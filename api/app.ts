@@ -1,24 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler } from 'express';
+import { z } from 'zod';
 import type { Client } from '@temporalio/client';
 import { isDatabaseReachable, type Database } from '../db/database';
 import type { Config } from '../platform/config';
 import { withCorrelationId } from '../platform/correlation';
 import type { Logger } from '../platform/logger';
-import { readMailbox } from '../platform/mail-catcher';
+import { MAILBOX_CURSOR, readMailboxPage } from '../platform/mail-catcher';
+import { correlationId as correlationIdSchema } from '../platform/schemas';
+import { createTemporalGateway, withRequestDeadline } from '../platform/temporal';
+import { temporalReadiness } from '../platform/temporal-setup';
+import { jobs } from '../workflows/registry';
 import { accountsRouter } from './accounts';
+import { codecServerRouter } from './codec-server';
+import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
-import { createTemporalGateway, withRequestDeadline } from '../platform/temporal';
-import { correlationId as correlationIdSchema } from '../platform/schemas';
-import { jobs } from '../workflows/registry';
 import { jobsRouter } from './jobs';
 import { LANE_BODY_LIMIT, lanesRouter } from './lanes';
+import { apiMetrics } from './metrics';
+import { HttpProblem, parseOrThrow, sendProblem } from './problem';
 import { streamsRouter } from './streams';
-import { usersRouter } from './users';
-import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
-import { HttpProblem, sendProblem } from './problem';
 import { asUnavailableProblem } from './temporal-errors';
+import { traceRequests } from './tracing';
+import { usersRouter } from './users';
 
 export interface AppDeps {
   config: Config;
@@ -30,12 +35,20 @@ export interface AppDeps {
 }
 
 const BODY_LIMIT = '16kb';
+/** GET /dev/mailbox pages, newest first: `nextCursor` of one page is the `cursor` of the next. */
+const mailboxQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().regex(MAILBOX_CURSOR, 'must be a nextCursor from an earlier page').optional(),
+});
 const READINESS_TIMEOUT_MS = 1_000;
 
 /** The Express app, without listening: entry points and tests decide where it runs. */
 export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  const metrics = apiMetrics(db);
+  app.use(metrics.countRequests);
+  app.use(traceRequests);
 
   // Correlation ID first, so every later answer (errors included) carries it.
   app.use((req, res, next) => {
@@ -60,22 +73,27 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     // one deadline for all its calls to Temporal.
     withCorrelationId(res.locals.correlationId, () => withRequestDeadline(config.temporal.rpcTimeoutMs, next));
   });
+  app.use(codecServerRouter(config)); // before the 16 KB JSON parser: it parses its own, larger bodies
   // A lane's bulk enqueue carries up to 1,000 items; every other route keeps the small limit.
   app.use('/v1/lanes', express.json({ limit: LANE_BODY_LIMIT, strict: true }));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
+  app.get('/metrics', metrics.endpoint);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
+    // A cluster without Conveyor's namespace or search attributes is reachable but not ready:
+    // every start would fail (`npm run temporal:setup` creates them).
+    let missing: string[] = [];
     const [temporal, database] = await Promise.all([
       client
-        .withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => client.workflowService.getSystemInfo({}))
-        .then(() => 'ok', () => 'unreachable'),
+        .withDeadline(Date.now() + READINESS_TIMEOUT_MS, () => temporalReadiness(client, config.temporal.namespace))
+        .then((gaps) => ((missing = gaps).length ? 'not set up' : 'ok'), () => 'unreachable'),
       isDatabaseReachable(db).then((ok) => (ok ? 'ok' : 'unreachable')),
     ]);
     const ready = temporal === 'ok' && database === 'ok';
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { temporal, database } });
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks: { temporal, database }, ...(missing.length ? { missing } : {}) });
   });
 
   const gateway = createTemporalGateway(client, config.temporal);
@@ -88,8 +106,9 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(inventoryRouter(db));
 
   if (mailboxDir) {
-    app.get('/dev/mailbox', async (_req, res) => {
-      res.json({ messages: await readMailbox(mailboxDir) });
+    app.get('/dev/mailbox', async (req, res) => {
+      const { limit, cursor } = parseOrThrow(mailboxQuery, req.query, 'query');
+      res.json(await readMailboxPage(mailboxDir, { limit, before: cursor }));
     });
   }
 

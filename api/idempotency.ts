@@ -3,6 +3,7 @@ import type { Request, RequestHandler } from 'express';
 import type { Database } from '../db/database';
 import type { IdempotencyKeysTable } from '../db/schema';
 import type { Logger } from '../platform/logger';
+import { idempotentReplays } from '../platform/metrics';
 import { HttpProblem } from './problem';
 
 /**
@@ -118,6 +119,7 @@ export function idempotencyKeys({ db, retentionMs, logger }: { db: Database; ret
       }
       res.status(held.response_status ?? 200).set(JSON.parse(held.response_headers ?? '{}')).set('Idempotent-Replayed', 'true');
       res.send(held.response_body ?? '');
+      idempotentReplays.inc();
       return;
     }
 

@@ -4,7 +4,7 @@ import type { Database } from '../db/database';
 import { businessId } from '../platform/schemas';
 import { HttpProblem, parseOrThrow } from './problem';
 
-const skuPath = z.object({ sku: businessId });
+export const skuPath = z.object({ sku: businessId });
 
 /** Stock per SKU, straight from the app database (reservations change it atomically). */
 export function inventoryRouter(db: Database): Router {

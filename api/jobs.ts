@@ -3,6 +3,7 @@ import { Router, type Response } from 'express';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../platform/config';
+import { jobsAccepted } from '../platform/metrics';
 import type { JobView, TemporalGateway, WorkflowStart } from '../platform/temporal';
 import type { JobDeclaration, MessageRoute, ProblemSpec, StatusRoute } from '../workflows/declaration';
 import { progressQuery, type Progress } from '../workflows/steps';
@@ -39,6 +40,7 @@ async function startJob(gateway: TemporalGateway, res: Response, start: Workflow
     res.status(200).location(statusUrl).json(genericView(await readJobOr404(gateway, start.workflowId)));
     return;
   }
+  jobsAccepted.inc({ workflow_type: start.workflowType });
   res.status(202).location(statusUrl).json({
     jobId: start.workflowId,
     status: 'RUNNING',

@@ -11,13 +11,13 @@ import { jobStatusUrl } from './jobs';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
-const streamPath = z.object({ stream: z.enum(STREAMS) });
-const groupPath = streamPath.extend({ group: z.string() });
-const eventsQuery = z.object({
+export const streamPath = z.object({ stream: z.enum(STREAMS) });
+export const groupPath = streamPath.extend({ group: z.string() });
+export const eventsQuery = z.object({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1_000).default(100),
 });
-const seekBody = z.strictObject({ offset: z.number().int().min(0) });
+export const seekBody = z.strictObject({ offset: z.number().int().min(0) });
 
 /** The correlation view shows at most this many workflows and this many events: never an unbounded read. */
 const CORRELATION_VIEW_LIMIT = 500;

@@ -11,7 +11,7 @@ import { jobStatusUrl } from './jobs';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
-const userPath = z.object({ userId: businessId });
+export const userPath = z.object({ userId: businessId });
 
 /**
  * The outbox pattern: creating a user, its UserSignedUp event in the `users` stream and the outbox

@@ -13,6 +13,7 @@
  * operations row (a random entry ID): what a non-idempotent consumer would do. It is here only to
  * be measured; it would double money under a retry.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import type { Server } from 'node:http';

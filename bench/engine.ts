@@ -15,6 +15,7 @@
  *              Connection the API uses (why it is not adopted).
  * The deposit's local activities are measured by `npm run bench:deposits`.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -5,6 +5,7 @@
  *
  *   npm run bench:fanout [-- --quick]
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

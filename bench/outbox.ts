@@ -8,6 +8,7 @@
  * one). Without it only the SQLite variant runs. No worker runs: the measurement ends at the
  * workflow start, which is what the relay does.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

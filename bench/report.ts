@@ -3,6 +3,7 @@
  * docs/benchmarks/*.svg (committed); a --quick run writes the same under bench/results/quick/
  * (git-ignored), so a smoke run never overwrites the published numbers.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
 import { barChart, lineChart } from './lib/svg';

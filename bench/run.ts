@@ -4,6 +4,7 @@
  * uses on loopback, writes bench/results/*.json and the report (docs/benchmarks.md for a full
  * run), and kills every child process on the way out, failures included.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -4,26 +4,36 @@
  * local mail catcher. Then a worker, the outbox relay and the HTTP API. SIGINT/SIGTERM stops
  * everything in reverse.
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
 import { startApiServer } from '../api/server';
 import { openDatabase } from '../db/database';
 import { seedDemoData } from '../db/seed';
+import { ensureDevelopmentKeyFile } from '../platform/codec';
 import { loadConfigOrExit } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
+import { startLiveEventsBridge } from '../platform/live-events-postgres';
 import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
+import { startTracing } from '../platform/tracing';
 import { createOutboxRelay } from '../worker/outbox-relay';
+import { serveRoleMetrics, temporalMetricsAddress } from '../worker/role-metrics';
 import { createWorker, installTemporalRuntime } from '../worker/worker';
+import { superviseDevServer } from '../worker/dev-server-supervisor';
 
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor');
-  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })));
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor');
+  // The SDK's worker metrics always: the API's /metrics serves them in this all-in-one process.
+  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(true));
   fs.mkdirSync(config.dataDir, { recursive: true });
+  // No CONVEYOR_CODEC_KEYS: a development key in the data dir, so payloads are encrypted from the first run.
+  if (ensureDevelopmentKeyFile(config.temporal.codec)) logger.warn({ keyFile: config.temporal.codec.keyFile }, 'created a development payload key');
 
   // Everything started so far, stopped in reverse order on shutdown or on a failed start.
   const stops: Array<() => Promise<void>> = [];
@@ -35,33 +45,40 @@ async function main() {
     }
     if (failed) throw failed;
   };
+  if (tracing) stops.push(tracing.shutdown); // stopped last: the other parts' final spans are exported
   stopOnSignal(logger, stopAll);
 
   try {
     if (config.temporal.embedded) {
       ensureTemporalBinaries([TEMPORAL_CLI], (line) => logger.info(line));
       const logFile = path.join(config.dataDir, 'temporal.log');
-      const server = await startDevServer({
-        executable: requireBinary(TEMPORAL_CLI),
-        ip: config.host,
-        port: config.temporal.devServerPort,
-        uiPort: config.temporal.uiPort,
-        dbFile: config.temporal.devServerDbFile,
+      logger.info({ address: `${config.host}:${config.temporal.devServerPort}` }, 'starting the Temporal dev server');
+      // Supervised: restarted if it dies; the main job stops only if it cannot stay up.
+      const supervisor = await superviseDevServer({
+        start: async () => {
+          const server = await startDevServer({
+            executable: requireBinary(TEMPORAL_CLI),
+            ip: config.host,
+            port: config.temporal.devServerPort,
+            uiPort: config.temporal.uiPort,
+            dbFile: config.temporal.devServerDbFile,
+            codecEndpoint: config.codecServer.token ? `http://${config.host}:${config.port}/codecs` : undefined,
+            pidFile: path.join(config.dataDir, 'temporal.pid'),
+            logFile,
+          });
+          if (server.clearedStalePid) logger.warn({ pid: server.clearedStalePid }, 'stopped a Temporal dev server left running by an earlier run');
+          return server;
+        },
+        logger,
         logFile,
+        // Stop everything else in order, then exit non-zero: this is a failure, not a shutdown.
+        onGiveUp: () => void stopAll().catch(() => undefined).then(() => process.exit(1)),
       });
-      const onUnexpectedExit = (code: number | null) => {
-        logger.fatal({ code, logFile }, 'the embedded Temporal dev server exited');
-        process.kill(process.pid, 'SIGTERM');
-      };
-      server.process.once('exit', onUnexpectedExit);
-      stops.push(async () => {
-        server.process.off('exit', onUnexpectedExit);
-        await server.stop();
-      });
+      stops.push(supervisor.stop);
     }
 
     const mailCatcher = config.mail.useMailCatcher
-      ? await startMailCatcher({ host: config.host, port: config.mail.mailCatcherPort, dir: config.mailboxDir })
+      ? await startMailCatcher({ host: config.host, port: config.mail.mailCatcherPort, dir: config.mailboxDir, maxMessages: config.mail.mailboxMaxMessages })
       : undefined;
     if (mailCatcher) stops.push(mailCatcher.close);
 
@@ -70,6 +87,7 @@ async function main() {
     const seed = await seedDemoData(db);
     logger.info({ appliedNow: seed.appliedNow }, seed.appliedNow ? 'demo data seeded' : 'demo data already present');
 
+    logger.info(config.workflowBundlePath ? 'starting the worker' : 'starting the worker: bundling the workflow code (a few seconds)');
     const worker = await createWorker({ config, db });
     const running = worker.run();
     stops.push(async () => {
@@ -85,9 +103,13 @@ async function main() {
     const client = createTemporalClient(config.temporal);
     stops.push(() => client.connection.close());
 
+    // On PostgreSQL, also the relays and APIs of other processes share this live feed.
+    const live = await startLiveEventsBridge(config.database, logger, { publish: true, listen: true });
+    if (live) stops.push(live.close);
     const relay = createOutboxRelay({ config, db, client, logger });
     relay.start();
     stops.push(relay.stop);
+    stops.push(await serveRoleMetrics(config, logger));
     const api = await startApiServer({ config, client, db, logger, mailboxDir: mailCatcher ? config.mailboxDir : undefined });
     stops.push(api.close);
 

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type Dialect } from 'kysely';
 import pg from 'pg';
+import { tracingDbPlugins } from '../platform/tracing';
 import { migrations } from './migrations';
 import type { DatabaseSchema } from './schema';
 
@@ -39,7 +40,7 @@ function dialectFor(target: DatabaseTarget): Dialect {
  * Kysely instance; which dialect is behind it is decided here alone.
  */
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
-  const db = new Kysely<DatabaseSchema>({ dialect: dialectFor(target) });
+  const db = new Kysely<DatabaseSchema>({ dialect: dialectFor(target), plugins: tracingDbPlugins(target.kind === 'postgres' ? 'postgresql' : 'sqlite') });
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   for (let attempt = 1; ; attempt++) {
     const { error } = await migrator.migrateToLatest();

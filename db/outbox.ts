@@ -139,3 +139,23 @@ export async function retryParked(db: Database, seq: number): Promise<boolean> {
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
+
+/** What a published row's payload becomes after OUTBOX_PII_RETENTION: the row stays for the audit, its content goes. */
+export const SCRUBBED_PAYLOAD = '{"scrubbed":"past OUTBOX_PII_RETENTION"}';
+
+/**
+ * Blank the payloads of rows published before `publishedBefore` (at most `limit` per call). Once
+ * published, a payload is never read again (only unpublished rows are claimed or retried), but a
+ * UserSignedUp payload holds an email and a name that the users table already keeps: the outbox
+ * must not become a second, forgotten copy. Idempotent, so several relays may run it at once.
+ */
+export async function scrubPublishedPayloads(db: Database, publishedBefore: Date, limit = 500): Promise<number> {
+  const due = db
+    .selectFrom('outbox')
+    .select('seq')
+    .where('published_at', '<', publishedBefore.toISOString())
+    .where('payload', '<>', SCRUBBED_PAYLOAD)
+    .limit(limit);
+  const result = await db.updateTable('outbox').set({ payload: SCRUBBED_PAYLOAD }).where('seq', 'in', due).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

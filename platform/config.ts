@@ -32,6 +32,10 @@ const envSchema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\/\S+$/, "expected postgres://user:password@host:5432/database (unset for SQLite in the data dir)")
     .optional(),
+  /** The worker's and the relay's GET /metrics (the API serves it on PORT); unset: not served. */
+  METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); unset: no tracing. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   TEMPORAL_ADDRESS: z
@@ -48,6 +52,11 @@ const envSchema = z.object({
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_RPC_TIMEOUT: duration('3s'),
+  /** Payload encryption keys, `id:base64key,...`, the first one encrypts (platform/codec.ts). */
+  CONVEYOR_CODEC_KEYS: z.string().min(1).optional(),
+  CONVEYOR_CODEC_KEY_FILE: z.string().min(1).optional(),
+  /** The operator token the codec server (api/codec-server.ts) requires; unset turns it off. */
+  CODEC_SERVER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
 
   SMTP_URL: z
     .url()
@@ -55,6 +64,8 @@ const envSchema = z.object({
     .optional(),
   MAIL_CATCHER_PORT: port(1025),
   MAIL_FROM: z.string().min(3).default('Conveyor <hello@conveyor.localhost>'),
+  /** The local mail catcher keeps this many messages; older ones are deleted. */
+  MAILBOX_MAX_MESSAGES: z.coerce.number().int().min(1).default(10_000),
 
   WELCOME_FOLLOW_UP_DELAY: duration('3 days'),
   IDEMPOTENCY_KEY_RETENTION: duration('24h'),
@@ -67,6 +78,8 @@ const envSchema = z.object({
   LANE_RETRY_BACKOFF: optionalDuration(),
   LANE_BATCHES_PER_RUN: z.coerce.number().int().min(1).max(10_000).default(200),
   LANE_IDLE_CHECK: duration('1 minute'),
+  /** Published outbox rows keep their payload (PII) this long for debugging, then it is blanked. */
+  OUTBOX_PII_RETENTION: duration('7 days'),
   /** A workflow bundle built ahead of time (bundleWorkflowCode); unset bundles workflows/ at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
@@ -97,6 +110,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     dataDir,
     logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     database: e.DATABASE_URL
       ? ({ kind: 'postgres', url: e.DATABASE_URL } as const)
       : ({ kind: 'sqlite', file: path.join(dataDir, 'conveyor.sqlite') } as const),
@@ -108,8 +123,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       claimTtlMs: e.OUTBOX_CLAIM_TTL,
       /** PostgreSQL only: wake on NOTIFY instead of waiting for the next poll. */
       listen: e.OUTBOX_LISTEN,
+      /** A week: enough to debug a delivery reported after a weekend; the users table stays the system of record. */
+      piiRetentionMs: e.OUTBOX_PII_RETENTION,
     },
     mailboxDir: path.join(dataDir, 'mailbox'),
+    codecServer: { token: e.CODEC_SERVER_TOKEN },
     temporal: {
       /** No TEMPORAL_ADDRESS: `npm start` runs its own dev server. */
       embedded,
@@ -125,6 +143,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       uiPort: e.TEMPORAL_UI_PORT,
       uiUrl: e.TEMPORAL_UI_URL ?? (embedded ? `http://${e.HOST}:${e.TEMPORAL_UI_PORT}` : undefined),
       rpcTimeoutMs: e.TEMPORAL_RPC_TIMEOUT,
+      /** Payload encryption; `npm start` creates the key file when no keys are configured. */
+      codec: { keys: e.CONVEYOR_CODEC_KEYS, keyFile: path.resolve(e.CONVEYOR_CODEC_KEY_FILE ?? path.join(dataDir, 'codec-keys')) },
     },
     mail: {
       /** No SMTP_URL: mail goes to the local mail catcher that `npm start` runs. */
@@ -132,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       smtpUrl: e.SMTP_URL ?? `smtp://${e.HOST}:${e.MAIL_CATCHER_PORT}`,
       mailCatcherPort: e.MAIL_CATCHER_PORT,
       from: e.MAIL_FROM,
+      mailboxMaxMessages: e.MAILBOX_MAX_MESSAGES,
     },
     welcomeFollowUpDelayMs: e.WELCOME_FOLLOW_UP_DELAY,
     lane: {
@@ -147,10 +168,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
 
 export type Config = ReturnType<typeof loadConfig>;
 
-/** For entry points: parse the config or print the readable error and exit. */
-export function loadConfigOrExit(): Config {
+/**
+ * For entry points: parse the config or print the readable error and exit. `needsSmtpUrl`: a role
+ * run alone that sends mail (the worker) must be told where; the local mail catcher runs only
+ * inside `npm start`, and without one every email would be retried forever against a closed port.
+ */
+export function loadConfigOrExit(options: { needsSmtpUrl?: boolean } = {}): Config {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    if (options.needsSmtpUrl && config.mail.useMailCatcher) {
+      throw new ConfigError(
+        `Invalid configuration:\n  SMTP_URL is unset: a worker run alone sends mail only through SMTP_URL (smtp://user:pass@host:587 or smtps://…); the local mail catcher runs only inside \`npm start\` (to use the one of a running \`npm start\`: SMTP_URL=smtp://${config.host}:${config.mail.mailCatcherPort})`,
+      );
+    }
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);

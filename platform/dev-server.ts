@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pathToFileURL } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { SearchAttributeType } from '@temporalio/common';
 import { searchAttributeKeys } from './temporal-keys';
+import { assertPortFree, clearStaleServer } from './dev-server-guard';
+
+const WATCHDOG = require.resolve('./dev-server-watchdog');
 
 /**
  * The Temporal CLI dev server as a child process. We spawn it ourselves (rather than through the
@@ -18,8 +22,17 @@ export interface DevServerOptions {
   uiPort?: number;
   /** SQLite file that keeps workflows across restarts; omit for an in-memory server. */
   dbFile?: string;
+  /** The Web UI decodes payloads through this codec server (api/codec-server.ts), e.g. http://127.0.0.1:3000/codecs. */
+  codecEndpoint?: string;
   /** Namespaces to create besides 'default' (each gets the search attributes too). */
   namespaces?: string[];
+  /** false: register no search attributes, like a fresh cluster (tests of `temporal:setup`). */
+  searchAttributes?: boolean;
+  /**
+   * Names the running server; a start first stops a live server this file still names (an earlier
+   * run killed so hard its watchdog died too). Use one per data dir.
+   */
+  pidFile?: string;
   /** Where the server's stdout/stderr go; omit to discard (the last lines are kept for errors). */
   logFile?: string;
   startTimeoutMs?: number;
@@ -55,7 +68,10 @@ export const DEV_SERVER_SETTINGS: DevServerSettings = {
 export interface DevServer {
   address: string;
   uiUrl: string | undefined;
+  /** The watchdog that runs the server (dev-server-watchdog.ts); it exits the way the server did. */
   process: ChildProcess;
+  /** A server left over from an earlier run that this start stopped first. */
+  clearedStalePid?: number;
   stop(): Promise<void>;
 }
 
@@ -88,13 +104,19 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--log-level', 'warn',
     ...(options.uiPort === undefined ? ['--headless'] : ['--ui-port', String(options.uiPort), '--ui-disable-news-fetch']),
     ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    ...(options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
     ...settingsFlags(options.settings ?? DEV_SERVER_SETTINGS, Boolean(options.dbFile)),
-    ...searchAttributeFlags(searchAttributeKeys),
+    ...(options.searchAttributes === false ? [] : searchAttributeFlags(searchAttributeKeys)),
     ...(options.namespaces ?? []).flatMap((namespace) => ['--namespace', namespace]),
   ];
+  const clearedStalePid = options.pidFile ? await clearStaleServer(options.pidFile, options.dbFile ?? options.pidFile) : undefined;
+  await assertPortFree(options.ip, options.port, 'Temporal');
+  if (options.uiPort !== undefined) await assertPortFree(options.ip, options.uiPort, 'Temporal Web UI');
   const log = options.logFile ? fs.openSync(options.logFile, 'a') : undefined;
-  const child = spawn(options.executable, args, {
-    stdio: ['ignore', log ?? 'ignore', log ?? 'pipe'],
+  // Through the watchdog, which stops the server when we die, however we die. Its stdin is a pipe
+  // we hold open for our whole life and never write to.
+  const child = spawn(process.execPath, ['--import', pathToFileURL(require.resolve('tsx')).href, WATCHDOG, options.pidFile ?? '-', options.executable, ...args], {
+    stdio: ['pipe', log ?? 'ignore', log ?? 'pipe'],
     // Its own process group: a terminal's Ctrl-C reaches only us, and we stop the server last,
     // after the worker has drained against it.
     detached: true,
@@ -111,9 +133,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const stop = async () => {
     if (hasExited) return;
     child.kill('SIGTERM');
-    const stopped = await Promise.race([exited.then(() => true), sleep(15_000, false, { ref: false })]);
+    const stopped = await Promise.race([exited.then(() => true), sleep(20_000, false, { ref: false })]);
     if (!stopped) {
-      child.kill('SIGKILL');
+      process.kill(-child.pid!, 'SIGKILL'); // the whole group: watchdog and server
       await exited;
     }
   };
@@ -137,5 +159,5 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     }
   }
   const uiUrl = options.uiPort === undefined ? undefined : `http://${options.ip}:${options.uiPort}`;
-  return { address, uiUrl, process: child, stop };
+  return { address, uiUrl, process: child, clearedStalePid, stop };
 }

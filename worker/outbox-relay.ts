@@ -4,7 +4,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import { isPostgres } from '../db/dialect';
-import { claimOutboxBatch, markFailed, markPublished, OUTBOX_CHANNEL, releaseClaims, type OutboxRow } from '../db/outbox';
+import { claimOutboxBatch, markFailed, markPublished, OUTBOX_CHANNEL, releaseClaims, scrubPublishedPayloads, type OutboxRow } from '../db/outbox';
 import type { Config } from '../platform/config';
 import { withCorrelationId } from '../platform/correlation';
 import { failpoint } from '../platform/failpoint';
@@ -147,6 +147,15 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     return listener;
   }
 
+  // Published payloads past OUTBOX_PII_RETENTION lose their PII; checked at most once a minute.
+  let nextScrubAt = 0;
+  async function scrubWhenDue(): Promise<void> {
+    if (Date.now() < nextScrubAt) return;
+    nextScrubAt = Date.now() + Math.min(60_000, config.outbox.piiRetentionMs);
+    const scrubbed = await scrubPublishedPayloads(db, new Date(Date.now() - config.outbox.piiRetentionMs));
+    if (scrubbed > 0) log.info({ rows: scrubbed }, 'published outbox payloads past retention scrubbed');
+  }
+
   async function loop(): Promise<void> {
     const listener = await listen().catch((err: Error) => void log.warn({ err: err.message }, 'outbox LISTEN unavailable; polling only'));
     let backoffMs = config.outbox.pollIntervalMs;
@@ -165,6 +174,7 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
             await wakeOverdueLanes(gateway, db, config);
           }
           const handled = await publishBatch();
+          await scrubWhenDue();
           backoffMs = config.outbox.pollIntervalMs;
           if (handled < BATCH_SIZE) await pause(config.outbox.pollIntervalMs);
         } catch (err) {

@@ -2,8 +2,11 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type Logger as Tempor
 import nodemailer from 'nodemailer';
 import type { UntypedActivities } from '@temporalio/common';
 import type { Database } from '../db/database';
+import { conveyorDataConverter, FAILURE_CONVERTER_PATH } from '../platform/codec';
 import type { Config } from '../platform/config';
 import { correlationActivityInterceptor } from '../platform/correlation';
+import { addMetricsSource } from '../platform/metrics';
+import { traceMailer, tracingPlugins } from '../platform/tracing';
 import { connectionOptions } from '../platform/temporal';
 import { createAllActivities } from '../workflows/registry';
 
@@ -12,11 +15,19 @@ import { createAllActivities } from '../workflows/registry';
  * its native core log through it at WARN and above, so every line has one format; without one
  * (tests, benchmarks) only errors are printed. SIGINT/SIGTERM are left to the process's own
  * shutdown, which stops the parts in order.
+ *
+ * With `metricsAddress` (host:port, loopback), the SDK's native Prometheus exporter serves its
+ * worker metrics (task slots, schedule-to-start latency, sticky cache, failures) there, and this
+ * process's own /metrics appends them, so each role stays one scrape target.
  */
-export function installTemporalRuntime(logger?: TemporalLogger): void {
+export function installTemporalRuntime(logger?: TemporalLogger, metricsAddress?: string): void {
+  const metrics = metricsAddress
+    ? { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } }
+    : undefined;
+  if (metricsAddress) addMetricsSource(() => fetch(`http://${metricsAddress}/metrics`).then((res) => res.text()));
   Runtime.install(
     logger
-      ? { logger, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } } }
+      ? { logger, shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} }, ...(metrics ? { metrics } : {}) } }
       : { logger: new DefaultLogger('ERROR'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } },
   );
 }
@@ -26,6 +37,8 @@ export function workflowBundleOptions() {
   return {
     workflowsPath: require.resolve('../workflows'),
     workflowInterceptorModules: [require.resolve('../workflows/interceptors')],
+    // Failures raised in workflow code keep their message and stack in an encrypted payload too.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
   };
 }
 
@@ -53,11 +66,12 @@ export interface WorkerDeps {
  */
 export async function createWorker({ config, db, activities, identity }: WorkerDeps) {
   const connection = await NativeConnection.connect(connectionOptions(config.temporal));
-  const mailer = nodemailer.createTransport(pooledSmtpUrl(config.mail.smtpUrl));
+  const mailer = traceMailer(nodemailer.createTransport(pooledSmtpUrl(config.mail.smtpUrl)));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
+    dataConverter: conveyorDataConverter(config.temporal.codec),
     activities: activities ?? createAllActivities({ db, mailer, from: config.mail.from }),
     ...(config.workflowBundlePath
       ? { workflowBundle: { codePath: config.workflowBundlePath } }
@@ -68,6 +82,7 @@ export async function createWorker({ config, db, activities, identity }: WorkerD
       workflowModules: workflowBundleOptions().workflowInterceptorModules,
     },
     ...(identity ? { identity } : {}),
+    plugins: tracingPlugins(), // with a prebuilt bundle, bundle it with these plugins too
     // On shutdown, running activities get this long to finish before they are cancelled.
     shutdownGraceTime: '10 seconds',
   });

@@ -3,37 +3,11 @@
  * mail catcher, worker and API together. Posts a job, reads the caught mail, stops with SIGTERM,
  * checks nothing is left running, then restarts on the same data dir and finds the job again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { freePort } from '../../platform/ports';
 import { json, postJson, tempDir, uniqueTag, waitFor } from '../support/env';
-
-const root = path.resolve(__dirname, '..', '..');
-
-interface MainJob {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startMainJob(env: Record<string, string>): Promise<MainJob> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/start.ts'], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor('the main job to print that it is running', async () => {
-    if (child.exitCode !== null) throw new Error(`main job exited early:\n${output}`);
-    return output.includes('Conveyor is running.') ? true : undefined;
-  }, 90_000);
-  return { child, output: () => output, exited };
-}
+import { startMainJob } from '../support/main-job';
 
 /** PIDs of live processes whose command line mentions `text` (e.g. our unique data dir). */
 function processesMentioning(text: string): number[] {
@@ -86,8 +60,9 @@ test('npm start serves the 202 flow, stops cleanly on SIGTERM, and keeps its wor
     return messages.length === 2 ? messages : undefined;
   });
   expect(mail.map((m: { subject: string; to: string }) => [m.subject, m.to])).toEqual([
-    ['Welcome to Conveyor, Grace!', 'grace@example.com'],
+    // Newest first.
     ['Getting started with Conveyor', 'grace@example.com'],
+    ['Welcome to Conveyor, Grace!', 'grace@example.com'],
   ]);
   await waitFor('the job to complete', async () => ((await json(await fetch(`${api}${statusUrl}`))).status === 'COMPLETED' ? true : undefined));
 

@@ -1,6 +1,7 @@
 /**
  * Temporal is down while users sign up: the commits succeed, the outbox holds the messages, the
- * relay backs off, and when the server is back every welcome job runs, once each.
+ * relay backs off, and when the server is back every welcome job runs, once each. And a deposit
+ * answered 503 during the outage is retried afterwards with the same Idempotency-Key: one deposit.
  */
 import path from 'node:path';
 import { startDevServer, type DevServer } from '../../platform/dev-server';
@@ -38,6 +39,13 @@ describe.each(testDatabases())('%s', (_name, target) => {
     const { db, client } = d;
 
     await server.stop();
+    // A start answered 503 may or may not have been accepted; the README says a retry with the
+    // same Idempotency-Key is always safe. The retry below comes after the outage.
+    const accountId = uniqueTag('acct');
+    const deposit = () => postJson(`${d!.url}/v1/accounts/${accountId}/deposits`, { amount: 500, currency: 'USD' }, { 'Idempotency-Key': `retry-${accountId}` });
+    const refused = await deposit();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBeTruthy();
     const batch = uniqueTag('down');
     const userIds = Array.from({ length: USERS }, (_, i) => `${batch}-${i}`);
     for (const userId of userIds) {
@@ -60,5 +68,14 @@ describe.each(testDatabases())('%s', (_name, target) => {
     }, 60_000);
     expect([...keys].sort()).toEqual(userIds.map((id) => `welcome-email:${id}/welcome`).sort());
     expect((await client.workflow.count(`WorkflowId STARTS_WITH "welcome-email:${batch}-"`)).count).toBe(USERS);
+
+    // The deposit that got a 503, retried now, and once more: one deposit, one balance change.
+    for (let i = 0; i < 2; i++) expect([202, 200]).toContain((await deposit()).status);
+    await waitFor('the deposit', async () => {
+      const account = await db.selectFrom('accounts').select('balance').where('account_id', '=', accountId).executeTakeFirst();
+      return account ? account : undefined;
+    });
+    expect((await client.workflow.count(`WorkflowId STARTS_WITH "deposit:${accountId}:"`)).count).toBe(1);
+    expect(await db.selectFrom('ledger_entries').select('entry_id').where('account_id', '=', accountId).execute()).toHaveLength(1);
   }, 180_000);
 });

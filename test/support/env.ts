@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type Client } from '@temporalio/client';
 import type { WorkflowBundlePath } from '@temporalio/worker';
 import { createApp, type AppDeps } from '../../api/app';
+import { generateCodecKey } from '../../platform/codec';
 import type { Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { createTemporalClient } from '../../platform/temporal';
@@ -40,6 +41,9 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `conveyor-${prefix}-`));
 }
 
+/** One payload key per test file (its clients and workers must share it): tests run encrypted, as production does. */
+const testCodecKeys = generateCodecKey(uniqueTag('test'));
+
 /** The environment a test deployment runs with: the shared dev server, a fresh data dir and task queue. */
 export function testEnv(env: Record<string, string> = {}): Record<string, string> {
   const address = process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS;
@@ -50,6 +54,7 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     CONVEYOR_DATA_DIR: tempDir('data'),
     WORKFLOW_BUNDLE_PATH: workflowBundle().codePath,
     LOG_LEVEL: 'silent',
+    CONVEYOR_CODEC_KEYS: testCodecKeys,
     ...env,
   };
 }
@@ -101,7 +106,6 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 export const quietPeriod = (ms: number): Promise<void> => sleep(ms);
 
 /** A response body as JSON, untyped: tests assert on its shape. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (res: Response): Promise<any> => res.json();
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {

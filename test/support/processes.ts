@@ -22,7 +22,9 @@ export interface RoleProcess {
 export async function spawnRole(role: keyof typeof roles, env: Record<string, string>): Promise<RoleProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', roles[role].script], {
     cwd: root,
-    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+    // A worker run alone refuses to start without SMTP_URL; tests that read no mail give it the
+    // address it used to default to.
+    env: { SMTP_URL: 'smtp://127.0.0.1:1025', ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
