@@ -4,7 +4,10 @@ import type { Database } from '../db/database';
 import { appendEvent } from '../db/events';
 import { postEntry } from '../db/ledger';
 import { once, refuseIfVoided, undoOnce } from '../db/once';
+import type { Transaction } from 'kysely';
+import type { DatabaseSchema } from '../db/schema';
 import { currentCorrelationId } from '../platform/correlation';
+import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
 import { failpoint } from '../platform/failpoint';
 
 export interface DepositInput {
@@ -29,6 +32,8 @@ export const CURRENCY_MISMATCH = 'CurrencyMismatch';
 export const BALANCE_OVERFLOW = 'BalanceOverflow';
 export const INSUFFICIENT_FUNDS = 'InsufficientFunds';
 export const PAYMENT_REFUSED = 'PaymentRefused';
+/** A deposit into an account ID another tenant holds (the API answers 404 before it gets here; this is the backstop). */
+export const ACCOUNT_NOT_OWNED = 'AccountNotOwned';
 
 export interface ChargeInput {
   /** `<workflowId>/charge`. */
@@ -49,6 +54,10 @@ export interface PaymentCharged {
   email: string | null;
 }
 
+/** The account if it belongs to the tenant this activity runs for (its workflow's): another tenant's is "no such account". */
+const ownAccount = (trx: Transaction<DatabaseSchema>, accountId: string) =>
+  trx.selectFrom('accounts').where('account_id', '=', accountId).where('tenant_id', '=', currentTenant() ?? DEFAULT_TENANT);
+
 export function createAccountActivities({ db }: { db: Database }) {
   return {
     /**
@@ -60,7 +69,8 @@ export function createAccountActivities({ db }: { db: Database }) {
         // Any refusal below rolls the whole transaction back, the operation key included.
         const posted = await postEntry(trx, { entryId: input.operationKey, accountId: input.accountId, amount: input.amount, currency: input.currency }, { openAccount: true });
         if (!posted) {
-          const account = await trx.selectFrom('accounts').select('currency').where('account_id', '=', input.accountId).executeTakeFirstOrThrow();
+          const account = await ownAccount(trx, input.accountId).select('currency').executeTakeFirst();
+          if (!account) throw ApplicationFailure.nonRetryable(`account ${input.accountId} belongs to another tenant`, ACCOUNT_NOT_OWNED);
           throw ApplicationFailure.nonRetryable(`account ${input.accountId} holds ${account.currency}, not ${input.currency}`, CURRENCY_MISMATCH);
         }
         const { balance } = posted;
@@ -90,7 +100,7 @@ export function createAccountActivities({ db }: { db: Database }) {
       const { result, appliedNow } = await once(db, input.operationKey, async (trx): Promise<PaymentCharged> => {
         const debited = await postEntry(trx, { entryId: input.operationKey, accountId: input.accountId, amount: -input.amount, currency: input.currency });
         if (!debited) {
-          const account = await trx.selectFrom('accounts').select(['balance', 'currency']).where('account_id', '=', input.accountId).executeTakeFirst();
+          const account = await ownAccount(trx, input.accountId).select(['balance', 'currency']).executeTakeFirst();
           if (account?.currency === input.currency) {
             throw ApplicationFailure.nonRetryable(`insufficient funds: account ${input.accountId} holds ${account.balance} ${input.currency}, the order costs ${input.amount}`, INSUFFICIENT_FUNDS);
           }

@@ -4,6 +4,7 @@ import type { Database } from '../db/database';
 import { appendEvent } from '../db/events';
 import { once, refuseIfVoided, undoOnce } from '../db/once';
 import { currentCorrelationId } from '../platform/correlation';
+import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
 import type { OrderItem, OrderView } from '../workflows/order/definition';
 
 /** Business refusals: retrying cannot help, so the order fails (and compensates) at once. */
@@ -105,7 +106,7 @@ export function createOrderActivities({ db }: { db: Database }) {
       await db.transaction().execute(async (trx) => {
         await trx
           .insertInto('orders')
-          .values({ order_id: order.orderId, customer_id: order.customerId, payment_account_id: order.paymentAccountId, items: JSON.stringify(order.items), created_at: now, ...row })
+          .values({ order_id: order.orderId, tenant_id: currentTenant() ?? DEFAULT_TENANT, customer_id: order.customerId, payment_account_id: order.paymentAccountId, items: JSON.stringify(order.items), created_at: now, ...row })
           .onConflict((oc) => oc.column('order_id').doUpdateSet(row))
           .execute();
         // The order's life in the `orders` stream, once per state (the event ID is the state's).
@@ -132,7 +133,7 @@ export function createOrderActivities({ db }: { db: Database }) {
     async orderContact({ orderId }: { orderId: string }): Promise<{ email: string | null; name: string }> {
       const row = await db
         .selectFrom('orders')
-        .leftJoin('accounts', 'accounts.account_id', 'orders.payment_account_id')
+        .leftJoin('accounts', (join) => join.onRef('accounts.account_id', '=', 'orders.payment_account_id').onRef('accounts.tenant_id', '=', 'orders.tenant_id'))
         .select(['orders.customer_id', 'accounts.email'])
         .where('orders.order_id', '=', orderId)
         .executeTakeFirst();

@@ -11,15 +11,18 @@ import { correlationId as correlationIdSchema } from '../platform/schemas';
 import { createTemporalGateway, withRequestDeadline } from '../platform/temporal';
 import { temporalReadiness } from '../platform/temporal-setup';
 import { jobs } from '../workflows/registry';
-import { accountsRouter } from './accounts';
+import { accountOwnership, accountsRouter } from './accounts';
+import { authenticate, requireScope } from './auth';
 import { codecServerRouter } from './codec-server';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
+import { keysRouter } from './keys';
 import { jobsRouter } from './jobs';
 import { LANE_BODY_LIMIT, lanesRouter } from './lanes';
 import { apiMetrics } from './metrics';
 import { HttpProblem, parseOrThrow, sendProblem } from './problem';
+import { createRateLimits } from './rate-limits';
 import { streamsRouter } from './streams';
 import { asUnavailableProblem } from './temporal-errors';
 import { traceRequests } from './tracing';
@@ -73,7 +76,13 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     // one deadline for all its calls to Temporal.
     withCorrelationId(res.locals.correlationId, () => withRequestDeadline(config.temporal.rpcTimeoutMs, next));
   });
-  app.use(codecServerRouter(config)); // before the 16 KB JSON parser: it parses its own, larger bodies
+  // The codec server: before the 16 KB JSON parser (it parses its own, larger bodies), and before
+  // API-key authentication: the Web UI calls it with the operator's CODEC_SERVER_TOKEN (its own gate).
+  app.use(codecServerRouter(config));
+  // Everything but the public routes needs credentials (401), checked before any body is read,
+  // and is rate-limited per key (429).
+  const limits = createRateLimits(config);
+  app.use(authenticate({ db, config, limits }), limits.perKey);
   // A lane's bulk enqueue carries up to 1,000 items; every other route keeps the small limit.
   app.use('/v1/lanes', express.json({ limit: LANE_BODY_LIMIT, strict: true }));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
@@ -98,15 +107,18 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
 
   const gateway = createTemporalGateway(client, config.temporal);
   app.use(idempotencyKeys({ db, retentionMs: config.idempotencyKeyRetentionMs, logger }));
-  app.use(jobsRouter(gateway, jobs, config));
+  app.use(accountOwnership(db));
+  app.use(jobsRouter(gateway, jobs, config, { submitLimit: limits.submit }));
   app.use(lanesRouter(gateway, db, jobs, config, logger));
   app.use(accountsRouter(db));
   app.use(usersRouter(db));
   app.use(streamsRouter(gateway, db));
   app.use(inventoryRouter(db));
+  app.use(keysRouter(db));
 
   if (mailboxDir) {
-    app.get('/dev/mailbox', async (req, res) => {
+    // Every tenant's mail: the development mail catcher only, and admin keys only.
+    app.get('/dev/mailbox', requireScope('admin'), async (req, res) => {
       const { limit, cursor } = parseOrThrow(mailboxQuery, req.query, 'query');
       res.json(await readMailboxPage(mailboxDir, { limit, before: cursor }));
     });

@@ -4,8 +4,9 @@
  * the UI while the Temporal server and its database only ever hold ciphertext.
  *
  * Decoding hands out PII, so every call needs an operator's credentials: CODEC_SERVER_TOKEN as
- * `Authorization: Bearer <token>`. There is no user or API-key system yet; until there is, this
- * one shared token is the only gate (without it configured the routes are off). Browsers may call
+ * `Authorization: Bearer <token>`. API keys (api/auth.ts) do not open it, whatever their scopes:
+ * decoding shows every tenant's payloads, so this operator token is its one gate (without it
+ * configured the routes are off). Browsers may call
  * it only from the Web UI's origin (TEMPORAL_UI_URL), and only for this deployment's namespace.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';

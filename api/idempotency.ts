@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import type { Database } from '../db/database';
 import type { IdempotencyKeysTable } from '../db/schema';
 import type { Logger } from '../platform/logger';
 import { idempotentReplays } from '../platform/metrics';
+import { currentPrincipal } from '../platform/tenancy';
 import { HttpProblem } from './problem';
 
 /**
@@ -11,7 +12,7 @@ import { HttpProblem } from './problem';
  * - same key, same request → the first response replayed (status, Location, body);
  * - same key, different request → 422; same key while the first is still running → 409;
  * - only successful (2xx) responses are kept: after an error the client may retry with the key.
- * Keys are scoped per client and expire after IDEMPOTENCY_KEY_RETENTION.
+ * Keys are scoped per tenant and API key and expire after IDEMPOTENCY_KEY_RETENTION.
  */
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -47,10 +48,14 @@ function parseKey(raw: string): string {
   return key;
 }
 
-/** Whose keys these are: the API key's hash, or one anonymous scope while there is no auth. */
-function clientScope(req: Request): string {
-  const apiKey = req.get('X-Api-Key');
-  return apiKey ? `key:${sha256(apiKey).slice(0, 32)}` : 'anonymous';
+/**
+ * Whose keys these are: the authenticated tenant and key (never a client-chosen header), so one
+ * client can neither replay nor block another's keys.
+ */
+function clientScope(): string {
+  const principal = currentPrincipal();
+  if (!principal) throw new Error('Idempotency-Key handled before authentication');
+  return `${principal.tenantId}:${principal.keyId}`;
 }
 
 /** A stable operation ID derived from the client's key: a retry of the request maps to the same job. */
@@ -94,7 +99,7 @@ export function idempotencyKeys({ db, retentionMs, logger }: { db: Database; ret
   return async (req, res, next) => {
     const raw = req.get('Idempotency-Key');
     if (!MUTATING.has(req.method) || raw === undefined) return next();
-    const context: IdempotencyContext = { scope: clientScope(req), key: parseKey(raw) };
+    const context: IdempotencyContext = { scope: clientScope(), key: parseKey(raw) };
     const requestHash = sha256(`${req.method} ${req.originalUrl}\n${canonicalJson(req.body ?? null)}`);
     const now = Date.now();
     const where = { scope: context.scope, idempotency_key: context.key };

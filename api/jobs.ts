@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Router, type Response } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../platform/config';
@@ -7,6 +7,7 @@ import { jobsAccepted } from '../platform/metrics';
 import type { JobView, TemporalGateway, WorkflowStart } from '../platform/temporal';
 import type { JobDeclaration, MessageRoute, ProblemSpec, StatusRoute } from '../workflows/declaration';
 import { progressQuery, type Progress } from '../workflows/steps';
+import { requireScope } from './auth';
 import { jsonIfAny, requireJson } from './hygiene';
 import { operationIdFor, type IdempotencyContext } from './idempotency';
 import { HttpProblem, parseOrThrow } from './problem';
@@ -36,6 +37,10 @@ async function readJobOr404(gateway: TemporalGateway, jobId: string, query = pro
 async function startJob(gateway: TemporalGateway, res: Response, start: WorkflowStart, statusUrl: string): Promise<void> {
   const correlationId: string = res.locals.correlationId;
   const started = await gateway.startOnce(start, correlationId);
+  if (started === 'taken') {
+    // Another tenant's job holds this business key; say nothing more about it.
+    throw new HttpProblem(409, 'id-taken', 'This ID is taken', `The ID '${start.workflowId}' cannot be used; choose another (or leave it to the server where the route allows).`);
+  }
   if (started === 'already-closed') {
     res.status(200).location(statusUrl).json(genericView(await readJobOr404(gateway, start.workflowId)));
     return;
@@ -79,13 +84,14 @@ async function sendMessage(gateway: TemporalGateway, message: MessageRoute<unkno
  * The routes of every registered job type (workflows/registry.ts): its submit route, its own
  * status view, its messages; and GET /v1/jobs/<id> for any job.
  */
-export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], config: Config): Router {
+export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], config: Config, { submitLimit }: { submitLimit?: RequestHandler } = {}): Router {
   const router = Router();
+  const limitSubmissions: RequestHandler[] = submitLimit ? [submitLimit] : [];
 
   for (const job of jobs) {
     const { submit, status } = job;
     if (submit) {
-      router.post(submit.path, requireJson, async (req, res) => {
+      router.post(submit.path, requireScope('jobs:submit'), ...limitSubmissions, requireJson, async (req, res) => {
         const params = submit.params ? parseOrThrow(submit.params, req.params, 'path') : {};
         const body = parseOrThrow(submit.body, req.body, 'body');
         const idempotency: IdempotencyContext | undefined = res.locals.idempotency;
@@ -95,12 +101,12 @@ export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], con
       });
     }
     if (status) {
-      router.get(status.path, async (req, res) => {
+      router.get(status.path, requireScope('jobs:read'), async (req, res) => {
         res.json(await statusView(gateway, status, parseOrThrow(status.params, req.params, 'path')));
       });
     }
     for (const message of job.messages ?? []) {
-      router.post(message.path, jsonIfAny, async (req, res) => {
+      router.post(message.path, requireScope(message.scope ?? 'operate'), jsonIfAny, async (req, res) => {
         const params = parseOrThrow(message.params, req.params, 'path');
         const body = message.body ? parseOrThrow(message.body, req.body ?? {}, 'body') : undefined;
         const statusUrl = message.statusUrl ? message.statusUrl(params) : jobStatusUrl(message.jobId(params));
@@ -110,7 +116,7 @@ export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], con
     }
   }
 
-  router.get('/v1/jobs/:jobId', async (req, res) => {
+  router.get('/v1/jobs/:jobId', requireScope('jobs:read'), async (req, res) => {
     const { jobId } = parseOrThrow(z.object({ jobId: z.string().min(1).max(300) }), req.params, 'path');
     res.json(genericView(await readJobOr404(gateway, jobId)));
   });

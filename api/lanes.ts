@@ -21,11 +21,13 @@ import {
 } from '../db/lane';
 import type { Config } from '../platform/config';
 import type { Logger } from '../platform/logger';
+import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
 import { correlationId as correlationIdSchema } from '../platform/schemas';
 import type { TemporalGateway, WorkflowStart } from '../platform/temporal';
 import type { JobDeclaration } from '../workflows/declaration';
 import { lanePartitionOf, laneWakeSignal } from '../workflows/lane/definition';
 import { lanePartitionStart, laneSettings } from '../workflows/lane/job';
+import { requireScope } from './auth';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
@@ -116,6 +118,8 @@ export function lanesRouter(gateway: TemporalGateway, db: Database, jobs: JobDec
   const laneJobs = new Map(jobs.filter((job) => job.lane).map((job) => [job.name, job]));
   const jobPath = z.object({ jobType: z.string().max(100) });
   const itemPath = jobPath.extend({ itemId });
+  /** Items belong to the caller's tenant: another tenant's item is 'no such item'. */
+  const tenant = () => currentTenant() ?? DEFAULT_TENANT;
 
   function laneJobOr404(jobType: string): JobDeclaration {
     const job = laneJobs.get(jobType);
@@ -132,7 +136,7 @@ export function lanesRouter(gateway: TemporalGateway, db: Database, jobs: JobDec
 
   async function enqueue(job: JobDeclaration, items: Array<{ key: string; input: unknown }>, correlationId: string): Promise<EnqueuedItem[]> {
     const { partitions } = laneSettings(job.lane!, config);
-    const enqueued = await enqueueLaneItems(db, job.name, items.map((item) => ({ ...item, partition: lanePartitionOf(item.key, partitions) })), correlationId);
+    const enqueued = await enqueueLaneItems(db, tenant(), job.name, items.map((item) => ({ ...item, partition: lanePartitionOf(item.key, partitions) })), correlationId);
     // Committed: now wake the partitions that got new items.
     const touched = new Set(enqueued.filter((item) => !item.duplicate).map((item) => item.partition));
     waker.wake([...touched].map((partition) => lanePartitionStart(job, partition, config)));
@@ -144,7 +148,7 @@ export function lanesRouter(gateway: TemporalGateway, db: Database, jobs: JobDec
    * request order. `{ key, input }` enqueues one: 202 + Location, or 200 with the existing item
    * when the key was used before.
    */
-  router.post('/v1/lanes/:jobType/items', requireJson, async (req, res) => {
+  router.post('/v1/lanes/:jobType/items', requireScope('jobs:submit'), requireJson, async (req, res) => {
     const job = laneJobOr404(parseOrThrow(jobPath, req.params, 'path').jobType);
     const schema = schemas.get(job.name)!;
     const correlationId: string = res.locals.correlationId;
@@ -162,7 +166,7 @@ export function lanesRouter(gateway: TemporalGateway, db: Database, jobs: JobDec
     }
     const item = parseOrThrow(schema.item, req.body, 'body');
     const [enqueued] = await enqueue(job, [item], correlationId);
-    const view = itemView((await laneItemById(db, job.name, enqueued!.itemId))!);
+    const view = itemView((await laneItemById(db, tenant(), job.name, enqueued!.itemId))!);
     res
       .status(enqueued!.duplicate ? 200 : 202)
       .location(view.statusUrl)
@@ -170,34 +174,34 @@ export function lanesRouter(gateway: TemporalGateway, db: Database, jobs: JobDec
   });
 
   /** `GET …/items?correlationId=…`: the items enqueued under one correlation ID (at most 1,000, in order). */
-  router.get('/v1/lanes/:jobType/items', async (req, res) => {
+  router.get('/v1/lanes/:jobType/items', requireScope('jobs:read'), async (req, res) => {
     const job = laneJobOr404(parseOrThrow(jobPath, req.params, 'path').jobType);
     const { correlationId } = parseOrThrow(z.object({ correlationId: correlationIdSchema }), req.query, 'query');
-    const items = await laneItemsByCorrelation(db, job.name, correlationId, MAX_ITEMS_PER_REQUEST);
+    const items = await laneItemsByCorrelation(db, tenant(), job.name, correlationId, MAX_ITEMS_PER_REQUEST);
     res.json({ jobType: job.name, correlationId, items: items.map(itemView) });
   });
 
-  router.get('/v1/lanes/:jobType/items/:itemId', async (req, res) => {
+  router.get('/v1/lanes/:jobType/items/:itemId', requireScope('jobs:read'), async (req, res) => {
     const params = parseOrThrow(itemPath, req.params, 'path');
     const job = laneJobOr404(params.jobType);
-    const item = await laneItemById(db, job.name, params.itemId);
+    const item = await laneItemById(db, tenant(), job.name, params.itemId);
     if (!item) throw new HttpProblem(404, 'item-not-found', 'No such item', `There is no ${job.name} item '${params.itemId}'.`);
     res.json(itemView(item));
   });
 
   /** The failed view: items whose attempts ran out (the oldest 100), each with its retry URL. */
-  router.get('/v1/lanes/:jobType/failed', async (req, res) => {
+  router.get('/v1/lanes/:jobType/failed', requireScope('operate'), async (req, res) => {
     const job = laneJobOr404(parseOrThrow(jobPath, req.params, 'path').jobType);
-    const { count, items } = await failedLaneItems(db, job.name, 100);
+    const { count, items } = await failedLaneItems(db, tenant(), job.name, 100);
     res.json({ jobType: job.name, count, items: items.map((item) => ({ ...itemView(item), retryUrl: `${itemUrl(job.name, item.item_id)}/retry` })) });
   });
 
-  router.post('/v1/lanes/:jobType/items/:itemId/retry', async (req, res) => {
+  router.post('/v1/lanes/:jobType/items/:itemId/retry', requireScope('operate'), async (req, res) => {
     const params = parseOrThrow(itemPath, req.params, 'path');
     const job = laneJobOr404(params.jobType);
-    const retried = await retryFailedLaneItem(db, job.name, params.itemId);
+    const retried = await retryFailedLaneItem(db, tenant(), job.name, params.itemId);
     if (!retried) {
-      const item = await laneItemById(db, job.name, params.itemId);
+      const item = await laneItemById(db, tenant(), job.name, params.itemId);
       if (!item) throw new HttpProblem(404, 'item-not-found', 'No such item', `There is no ${job.name} item '${params.itemId}'.`);
       throw new HttpProblem(409, 'item-not-failed', 'The item has not failed', `Item '${params.itemId}' is ${item.status}; only a failed item can be retried.`, { statusUrl: itemUrl(job.name, item.item_id) });
     }
@@ -206,10 +210,10 @@ export function lanesRouter(gateway: TemporalGateway, db: Database, jobs: JobDec
   });
 
   /** The lane's summary: its settings and items per status. */
-  router.get('/v1/lanes/:jobType', async (req, res) => {
+  router.get('/v1/lanes/:jobType', requireScope('jobs:read'), async (req, res) => {
     const job = laneJobOr404(parseOrThrow(jobPath, req.params, 'path').jobType);
     const settings = laneSettings(job.lane!, config);
-    res.json({ jobType: job.name, partitions: settings.partitions, batchSize: settings.batchSize, maxAttempts: job.lane!.maxAttempts, items: await laneCounts(db, job.name) });
+    res.json({ jobType: job.name, partitions: settings.partitions, batchSize: settings.batchSize, maxAttempts: job.lane!.maxAttempts, items: await laneCounts(db, tenant(), job.name) });
   });
 
   return router;

@@ -6,6 +6,8 @@ import { liveEvents, type LiveEvent } from '../platform/live-events';
 import { correlationId as correlationIdSchema } from '../platform/schemas';
 import type { TemporalGateway } from '../platform/temporal';
 import { CorrelationIdKey } from '../platform/temporal-keys';
+import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
+import { requireScope } from './auth';
 import { CONSUMER_GROUPS, seekSignal, streamConsumerStart, streamConsumerWorkflowId, STREAMS } from '../workflows/streams/definition';
 import { jobStatusUrl } from './jobs';
 import { requireJson } from './hygiene';
@@ -31,15 +33,19 @@ const KEEPALIVE_MS = 15_000;
  */
 export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
   const router = Router();
+  const tenantOf = () => currentTenant() ?? DEFAULT_TENANT;
 
-  router.get('/v1/streams/:stream/events', async (req, res) => {
+  // A tenant reads its own events: offsets are the stream's, so its events have gaps where others' are.
+  router.get('/v1/streams/:stream/events', requireScope('jobs:read'), async (req, res) => {
     const { stream } = parseOrThrow(streamPath, req.params, 'path');
     const { after, limit } = parseOrThrow(eventsQuery, req.query, 'query');
-    const events = await readEvents(db, stream, after, limit);
-    res.json({ stream, lastOffset: await lastOffset(db, stream), events, nextAfter: events.at(-1)?.offset ?? after });
+    const events = await readEvents(db, stream, after, limit, tenantOf());
+    res.json({ stream, lastOffset: await lastOffset(db, stream, tenantOf()), events, nextAfter: events.at(-1)?.offset ?? after });
   });
 
-  router.get('/v1/streams/:stream/consumers', async (req, res) => {
+  // Consumer groups are the platform's (each reads every tenant's events into shared statistics):
+  // their offsets and lag, and moving them, are for admin keys only.
+  router.get('/v1/streams/:stream/consumers', requireScope('admin'), async (req, res) => {
     const { stream } = parseOrThrow(streamPath, req.params, 'path');
     const last = await lastOffset(db, stream);
     const consumers = await Promise.all(
@@ -52,7 +58,7 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
     res.json({ stream, lastOffset: last, consumers });
   });
 
-  router.post('/v1/streams/:stream/consumers/:group/seek', requireJson, async (req, res) => {
+  router.post('/v1/streams/:stream/consumers/:group/seek', requireScope('admin'), requireJson, async (req, res) => {
     const { stream, group } = parseOrThrow(groupPath, req.params, 'path');
     const consumerGroup = CONSUMER_GROUPS.find((g) => g.stream === stream && g.group === group);
     if (!consumerGroup) {
@@ -72,8 +78,9 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
 
   // Pub/sub as the article means it: a live broadcast, nothing stored. A client that is not
   // connected misses events; one that reads too slowly has events dropped while its buffer is full.
-  router.get('/v1/topics/:stream/live', (req, res) => {
+  router.get('/v1/topics/:stream/live', requireScope('jobs:read'), (req, res) => {
     const { stream } = parseOrThrow(streamPath, req.params, 'path');
+    const tenant = tenantOf();
     res.status(200).set({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
     res.flushHeaders();
     res.write(': connected; events published from now on will follow\n\n');
@@ -83,7 +90,7 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
       slow = false;
     });
     const unsubscribe = liveEvents.subscribe((event: LiveEvent) => {
-      if (event.stream !== stream) return;
+      if (event.stream !== stream || event.tenantId !== tenant) return;
       if (slow) {
         dropped++;
         return;
@@ -98,15 +105,10 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
   });
 
   // The forensic view: everything that carries one correlation ID, in time order.
-  router.get('/v1/correlations/:correlationId', async (req, res) => {
+  // The caller's workflows and events only (correlation IDs are chosen by clients, so they can collide).
+  router.get('/v1/correlations/:correlationId', requireScope('jobs:read'), async (req, res) => {
     const { correlationId } = parseOrThrow(z.object({ correlationId: correlationIdSchema }), req.params, 'path');
-    const workflows = await gateway.withinRpcTimeout(async () => {
-      const found = [];
-      for await (const wf of gateway.client.workflow.list({ query: `${CorrelationIdKey.name} = "${correlationId}"`, pageSize: CORRELATION_VIEW_LIMIT })) {
-        if (found.push(wf) >= CORRELATION_VIEW_LIMIT) break;
-      }
-      return found;
-    });
+    const workflows = await gateway.listOwn(`${CorrelationIdKey.name} = "${correlationId}"`, CORRELATION_VIEW_LIMIT);
     const workflowEntries = workflows.map((wf) => ({
       kind: 'workflow' as const,
       at: wf.startTime.toISOString(),
@@ -118,7 +120,7 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
       statusUrl: jobStatusUrl(wf.workflowId),
       webUiUrl: gateway.webUiLink(wf.workflowId, wf.runId),
     }));
-    const events = (await db.selectFrom('events').selectAll().where('correlation_id', '=', correlationId).orderBy('created_at').limit(CORRELATION_VIEW_LIMIT).execute()).map((row) => ({
+    const events = (await db.selectFrom('events').selectAll().where('correlation_id', '=', correlationId).where('tenant_id', '=', tenantOf()).orderBy('created_at').limit(CORRELATION_VIEW_LIMIT).execute()).map((row) => ({
       kind: 'event' as const,
       at: row.created_at,
       ...toStoredEvent(row),

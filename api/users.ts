@@ -5,6 +5,8 @@ import { appendEvent } from '../db/events';
 import { appendToOutbox, outboxStatus, retryParked } from '../db/outbox';
 import { failpoint } from '../platform/failpoint';
 import { businessId } from '../platform/schemas';
+import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
+import { requireScope } from './auth';
 import { welcomeEmailWorkflowId } from '../workflows/welcome-email/definition';
 import { newUser } from '../workflows/welcome-email/job';
 import { jobStatusUrl } from './jobs';
@@ -23,12 +25,14 @@ export function usersRouter(db: Database): Router {
   const userUrl = (userId: string) => `/v1/users/${encodeURIComponent(userId)}`;
   const welcomeJob = (userId: string) => ({ jobId: welcomeEmailWorkflowId(userId), statusUrl: jobStatusUrl(welcomeEmailWorkflowId(userId)) });
 
-  router.post('/v1/users', requireJson, async (req, res) => {
+  const tenantOf = () => currentTenant() ?? DEFAULT_TENANT;
+
+  router.post('/v1/users', requireScope('jobs:submit'), requireJson, async (req, res) => {
     const user = parseOrThrow(newUser, req.body, 'body');
     const created = await db.transaction().execute(async (trx) => {
       const inserted = await trx
         .insertInto('users')
-        .values({ user_id: user.userId, email: user.email, name: user.name, created_at: new Date().toISOString() })
+        .values({ user_id: user.userId, tenant_id: tenantOf(), email: user.email, name: user.name, created_at: new Date().toISOString() })
         .onConflict((oc) => oc.column('user_id').doNothing())
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return false;
@@ -58,15 +62,16 @@ export function usersRouter(db: Database): Router {
     res.status(201).location(userUrl(user.userId)).json({ userId: user.userId, welcomeJob: welcomeJob(user.userId) });
   });
 
-  router.get('/v1/users/:userId', async (req, res) => {
+  router.get('/v1/users/:userId', requireScope('jobs:read'), async (req, res) => {
     const { userId } = parseOrThrow(userPath, req.params, 'path');
-    const user = await db.selectFrom('users').selectAll().where('user_id', '=', userId).executeTakeFirst();
+    const user = await db.selectFrom('users').selectAll().where('user_id', '=', userId).where('tenant_id', '=', tenantOf()).executeTakeFirst();
     if (!user) throw new HttpProblem(404, 'user-not-found', 'No such user', `There is no user '${userId}'.`);
     res.json({ userId, email: user.email, name: user.name, createdAt: user.created_at, welcomeJob: welcomeJob(userId) });
   });
 
-  router.get('/v1/outbox', async (_req, res) => {
-    const status = await outboxStatus(db);
+  // The caller's rows only: the outbox holds every tenant's messages.
+  router.get('/v1/outbox', requireScope('operate'), async (_req, res) => {
+    const status = await outboxStatus(db, tenantOf());
     res.json({
       pending: Number(status.pending),
       parked: status.parkedCount,
@@ -84,9 +89,9 @@ export function usersRouter(db: Database): Router {
     });
   });
 
-  router.post('/v1/outbox/:id/retry', async (req, res) => {
+  router.post('/v1/outbox/:id/retry', requireScope('operate'), async (req, res) => {
     const { id } = parseOrThrow(z.object({ id: z.coerce.number().int().positive() }), req.params, 'path');
-    if (!(await retryParked(db, id))) {
+    if (!(await retryParked(db, id, tenantOf()))) {
       throw new HttpProblem(404, 'not-parked', 'No parked outbox row with this id', `Outbox row ${id} does not exist or is not parked.`);
     }
     res.status(202).json({ id, status: 'pending' });

@@ -24,7 +24,9 @@ import nodemailer from 'nodemailer';
 import { createActivities, type Activities } from '../activities';
 import type { DepositInput } from '../activities/accounts';
 import { createApp } from '../api/app';
+import { createApiKey } from '../db/api-keys';
 import { openDatabase, type Database } from '../db/database';
+import { DEFAULT_TENANT } from '../platform/tenancy';
 import { postEntry } from '../db/ledger';
 import { loadConfig } from '../platform/config';
 import { startDevServer } from '../platform/dev-server';
@@ -55,7 +57,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 type Variant = 'exactly-once' | 'dispatched' | 'plain';
 
 async function runVariant(variant: Variant, base: Record<string, string>, bundles: Record<'conveyor' | 'dispatched', string>) {
-  const config = loadConfig({ ...base, WORKFLOW_BUNDLE_PATH: variant === 'dispatched' ? bundles.dispatched : bundles.conveyor, TEMPORAL_TASK_QUEUE: `bench-${variant}-${randomUUID().slice(0, 6)}`, CONVEYOR_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-')) });
+  const config = loadConfig({ ...base, RATE_LIMIT_RPS: '10000000', RATE_LIMIT_SUBMIT_RPS: '10000000', WORKFLOW_BUNDLE_PATH: variant === 'dispatched' ? bundles.dispatched : bundles.conveyor, TEMPORAL_TASK_QUEUE: `bench-${variant}-${randomUUID().slice(0, 6)}`, CONVEYOR_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-bench-')) });
   const db = await openDatabase(config.database);
   const mailer = nodemailer.createTransport({ jsonTransport: true }); // deposits send no mail
   const real = createActivities({ db, mailer, from: config.mail.from });
@@ -64,6 +66,7 @@ async function runVariant(variant: Variant, base: Record<string, string>, bundle
   const connection = await Connection.connect({ address: config.temporal.address });
   const client = createTemporalClient(config.temporal, connection);
   const app = createApp({ config, client, db, logger: createLogger('silent', 'bench') });
+  const { key: apiKey } = await createApiKey(db, { tenantId: DEFAULT_TENANT, scopes: ['jobs:submit'], name: 'bench' });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -73,7 +76,7 @@ async function runVariant(variant: Variant, base: Record<string, string>, bundle
     const started = performance.now();
     const res = await fetch(`${url}/v1/accounts/bench-${variant}-${i % ACCOUNTS}/deposits`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID(), authorization: `Bearer ${apiKey}` },
       body: JSON.stringify({ amount: 100, currency: 'EUR' }),
     });
     if (res.status !== 202) throw new Error(`POST answered ${res.status}: ${await res.text()}`);

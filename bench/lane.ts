@@ -25,7 +25,7 @@ import { installTemporalRuntime } from '../worker/worker';
 import { measureEndToEnd } from './lib/end-to-end';
 import { closeHttpAgent, nowMs, postJson } from './lib/load';
 import { installCleanup, killAllNow, round, startNodeChild, type Child } from './lib/procs';
-import { createBenchContext, startReadyChild, startRedis, startSystem, startTemporal, type BenchContext, type RunningSystem, type SystemName } from './systems';
+import { createBenchContext, readApiKey, startReadyChild, startRedis, startSystem, startTemporal, type BenchContext, type RunningSystem, type SystemName } from './systems';
 
 const quick = process.argv.includes('--quick');
 const root = path.resolve(__dirname, '..');
@@ -96,6 +96,7 @@ async function startLaneSystem(ctx: BenchContext, label: string, lane: { partiti
       if (api.process.exitCode !== null || Date.now() > deadline) throw new Error(`lane API did not become ready (see ${dir}/api.log)`);
       await sleep(100);
     }
+    const apiKey = await readApiKey(dir); // the API child's development key
     const item = (id: string) => ({ key: id, input: { userId: id } });
     return {
       name: 'lane',
@@ -110,8 +111,8 @@ async function startLaneSystem(ctx: BenchContext, label: string, lane: { partiti
             .execute();
         }
       },
-      enqueue: async (id, signal) => void (await postJson(`${url}/v1/lanes/notification-email/items`, item(id), signal)),
-      bulkEnqueue: async (ids, signal) => void (await postJson(`${url}/v1/lanes/notification-email/items`, { items: ids.map(item) }, signal)),
+      enqueue: async (id, signal) => void (await postJson(`${url}/v1/lanes/notification-email/items`, item(id), signal, apiKey)),
+      bulkEnqueue: async (ids, signal) => void (await postJson(`${url}/v1/lanes/notification-email/items`, { items: ids.map(item) }, signal, apiKey)),
       deliveries: () => ({ byId: readByRecipient(mailbox), unexpected: 0 }),
       deliveredCount: () => (fs.existsSync(mailbox) ? fs.readdirSync(mailbox).filter((n) => n.endsWith('.eml')).length : 0),
       processes: () => [

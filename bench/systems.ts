@@ -250,7 +250,8 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
         const url = `http://127.0.0.1:${port}`;
         await Promise.all([waitHealthy(url, api, apiLog), workerStarted]);
         apiPid = api.pid;
-        enqueue = async (id, signal) => void (await postJson(`${url}/v1/welcome-emails`, email(id), signal));
+        const apiKey = await readApiKey(dir);
+        enqueue = async (id, signal) => void (await postJson(`${url}/v1/welcome-emails`, email(id), signal, apiKey));
       } else {
         await workerStarted;
         enqueue = async (id, signal) =>
@@ -328,6 +329,13 @@ function byJob(deliveries: Array<{ key: string; at: number; messageId: string }>
   return { byId, unexpected, messageIds };
 }
 
+/** The key bench/api-proc.ts wrote to the API's data dir (it exists once /readyz answers, but wait a moment anyway). */
+export async function readApiKey(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'dev-api-key');
+  for (let i = 0; i < 100 && !fs.existsSync(file); i++) await sleep(50);
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
 /** Task queue of the enqueue measurements, where no worker polls: started workflows wait. */
 export const BARE_TASK_QUEUE = 'bench-enqueue';
 
@@ -345,9 +353,10 @@ export async function startApiOnly(ctx: BenchContext, address: string, label: st
     if (api.process.exitCode !== null || Date.now() > deadline) throw new Error(`Conveyor API did not become ready (see ${logFile})`);
     await sleep(100);
   }
+  const apiKey = await readApiKey(dir);
   return {
     apiPid: api.pid,
-    enqueue: (id: string, signal: AbortSignal) => postJson(`${url}/v1/welcome-emails`, { userId: id, email: `${id}@bench.example`, name: 'Bench' }, signal).then(() => undefined),
+    enqueue: (id: string, signal: AbortSignal) => postJson(`${url}/v1/welcome-emails`, { userId: id, email: `${id}@bench.example`, name: 'Bench' }, signal, apiKey).then(() => undefined),
     /** GET /healthz: the HTTP round trip to the API process alone, no Temporal call. */
     ping: (signal: AbortSignal) => getOk(`${url}/healthz`, signal).then(() => undefined),
     stop: () => api.stop(),

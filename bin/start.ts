@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startApiServer } from '../api/server';
 import { openDatabase } from '../db/database';
+import { ensureDevApiKey } from '../db/api-keys';
 import { seedDemoData } from '../db/seed';
 import { ensureDevelopmentKeyFile } from '../platform/codec';
 import { loadConfigOrExit } from '../platform/config';
@@ -18,6 +19,7 @@ import { exitOnStartupError, stopOnSignal } from '../platform/lifecycle';
 import { asTemporalLogger, createLogger } from '../platform/logger';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { createTemporalClient } from '../platform/temporal';
+import { DEFAULT_TENANT, SCOPES } from '../platform/tenancy';
 import { ensureTemporalBinaries, requireBinary, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { startTracing } from '../platform/tracing';
 import { createOutboxRelay } from '../worker/outbox-relay';
@@ -87,6 +89,8 @@ async function main() {
     const seed = await seedDemoData(db);
     logger.info({ appliedNow: seed.appliedNow }, seed.appliedNow ? 'demo data seeded' : 'demo data already present');
 
+    const devKey = await ensureDevApiKey(db, config.auth.devKeyFile, DEFAULT_TENANT, SCOPES);
+
     logger.info(config.workflowBundlePath ? 'starting the worker' : 'starting the worker: bundling the workflow code (a few seconds)');
     const worker = await createWorker({ config, db });
     const running = worker.run();
@@ -118,6 +122,8 @@ async function main() {
         '',
         'Conveyor is running.',
         `  API            ${api.url}   (try: curl ${api.url}/readyz)`,
+        `  API key        ${devKey}`,
+        `                 (tenant '${DEFAULT_TENANT}', every scope; kept in ${config.auth.devKeyFile}: curl -H "Authorization: Bearer $(cat ${path.relative(process.cwd(), config.auth.devKeyFile) || config.auth.devKeyFile})" ${api.url}/v1/inventory)`,
         `  Temporal       ${config.temporal.address}  namespace '${config.temporal.namespace}', task queue '${config.temporal.taskQueue}'`,
         `  Web UI         ${config.temporal.uiUrl ?? '(set TEMPORAL_UI_URL to link runs to your Web UI)'}`,
         mailCatcher

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from './database';
 import { appendToOutbox } from './outbox';
+import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
 import type { DatabaseSchema } from './schema';
 
 export interface DomainEvent {
@@ -10,9 +11,11 @@ export interface DomainEvent {
   payload: Record<string, unknown>;
   correlationId: string;
   causationId?: string;
+  /** The owning tenant; by default the one this code runs for (the request's, or the workflow's in an activity). */
+  tenantId?: string;
 }
 
-export interface StoredEvent extends Required<DomainEvent> {
+export interface StoredEvent extends Required<Omit<DomainEvent, 'tenantId'>> {
   offset: number;
   createdAt: string;
 }
@@ -43,11 +46,12 @@ export async function appendEvent(trx: Transaction<DatabaseSchema>, event: Domai
     correlation_id: event.correlationId,
     causation_id: event.causationId ?? null,
     created_at: new Date().toISOString(),
+    tenant_id: event.tenantId ?? currentTenant() ?? DEFAULT_TENANT,
   };
   await trx.insertInto('events').values(row).execute();
   const stored = toStoredEvent(row);
   // Each event is its own outbox aggregate: deliveries need no order (the log has it), so they fan out in parallel.
-  await appendToOutbox(trx, { aggregateType: 'event', aggregateId: event.eventId, eventType: 'EventAppended', payload: { ...stored }, correlationId: event.correlationId });
+  await appendToOutbox(trx, { aggregateType: 'event', aggregateId: event.eventId, eventType: 'EventAppended', payload: { ...stored }, correlationId: event.correlationId, tenantId: row.tenant_id });
   return stored;
 }
 
@@ -64,10 +68,11 @@ export function toStoredEvent(row: DatabaseSchema['events']): StoredEvent {
   };
 }
 
-export async function readEvents(db: Database, stream: string, afterOffset: number, limit: number): Promise<StoredEvent[]> {
-  const rows = await db
-    .selectFrom('events')
-    .selectAll()
+/** A stream's events after an offset; with `tenantId`, only that tenant's (offsets then have gaps: the others'). */
+export async function readEvents(db: Database, stream: string, afterOffset: number, limit: number, tenantId?: string): Promise<StoredEvent[]> {
+  let query = db.selectFrom('events').selectAll();
+  if (tenantId !== undefined) query = query.where('tenant_id', '=', tenantId);
+  const rows = await query
     .where('stream', '=', stream)
     .where('stream_offset', '>', afterOffset)
     .orderBy('stream_offset')
@@ -76,7 +81,12 @@ export async function readEvents(db: Database, stream: string, afterOffset: numb
   return rows.map(toStoredEvent);
 }
 
-export async function lastOffset(db: Database, stream: string): Promise<number> {
+/** The stream's last offset; with `tenantId`, the offset of that tenant's last event (so nobody learns the others' volume). */
+export async function lastOffset(db: Database, stream: string, tenantId?: string): Promise<number> {
+  if (tenantId !== undefined) {
+    const own = await db.selectFrom('events').select(({ fn }) => fn.max('stream_offset').as('last')).where('tenant_id', '=', tenantId).where('stream', '=', stream).executeTakeFirst();
+    return Number(own?.last ?? 0);
+  }
   const row = await db.selectFrom('streams').select('last_offset').where('stream', '=', stream).executeTakeFirst();
   return Number(row?.last_offset ?? 0);
 }

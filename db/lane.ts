@@ -37,7 +37,7 @@ const chunks = <T>(list: T[], size: number) => Array.from({ length: Math.ceil(li
  * item (from an earlier batch, a concurrent one, or earlier in this one) returns that item
  * instead of a new one: INSERT … ON CONFLICT DO NOTHING, then one read of every key.
  */
-export async function enqueueLaneItems(db: Database, jobType: string, items: NewLaneItem[], correlationId: string): Promise<EnqueuedItem[]> {
+export async function enqueueLaneItems(db: Database, tenantId: string, jobType: string, items: NewLaneItem[], correlationId: string): Promise<EnqueuedItem[]> {
   const now = new Date().toISOString();
   const proposed = new Map<string, string>(); // key -> the ID a new row gets (first occurrence wins)
   const rows: Array<Insertable<LaneItemsTable>> = [];
@@ -47,6 +47,7 @@ export async function enqueueLaneItems(db: Database, jobType: string, items: New
     proposed.set(item.key, itemId);
     rows.push({
       item_id: itemId,
+      tenant_id: tenantId,
       job_type: jobType,
       lane_partition: item.partition,
       item_key: item.key,
@@ -72,7 +73,7 @@ export async function enqueueLaneItems(db: Database, jobType: string, items: New
       const read = await trx
         .selectFrom('lane_items')
         .select(['item_key', 'item_id', 'lane_partition', 'status'])
-        .where('tenant_id', '=', 'default')
+        .where('tenant_id', '=', tenantId)
         .where('job_type', '=', jobType)
         .where('item_key', 'in', keys)
         .execute();
@@ -181,26 +182,26 @@ export async function nextLaneItemDueInMs(db: Database, jobType: string, partiti
   return row?.due ? Math.max(0, Date.parse(row.due) - Date.now()) : null;
 }
 
-export async function laneItemById(db: Database, jobType: string, itemId: string): Promise<LaneItem | undefined> {
-  const row = await db.selectFrom('lane_items').selectAll().where('item_id', '=', itemId).where('job_type', '=', jobType).executeTakeFirst();
+export async function laneItemById(db: Database, tenantId: string, jobType: string, itemId: string): Promise<LaneItem | undefined> {
+  const row = await db.selectFrom('lane_items').selectAll().where('item_id', '=', itemId).where('tenant_id', '=', tenantId).where('job_type', '=', jobType).executeTakeFirst();
   return row && toItem(row);
 }
 
-export async function laneItemsByCorrelation(db: Database, jobType: string, correlationId: string, limit: number): Promise<LaneItem[]> {
-  const rows = await db.selectFrom('lane_items').selectAll().where('correlation_id', '=', correlationId).where('job_type', '=', jobType).orderBy('seq').limit(limit).execute();
+export async function laneItemsByCorrelation(db: Database, tenantId: string, jobType: string, correlationId: string, limit: number): Promise<LaneItem[]> {
+  const rows = await db.selectFrom('lane_items').selectAll().where('correlation_id', '=', correlationId).where('tenant_id', '=', tenantId).where('job_type', '=', jobType).orderBy('seq').limit(limit).execute();
   return rows.map(toItem);
 }
 
-export async function failedLaneItems(db: Database, jobType: string, limit: number): Promise<{ count: number; items: LaneItem[] }> {
-  const failed = db.selectFrom('lane_items').where('job_type', '=', jobType).where('status', '=', 'failed');
+export async function failedLaneItems(db: Database, tenantId: string, jobType: string, limit: number): Promise<{ count: number; items: LaneItem[] }> {
+  const failed = db.selectFrom('lane_items').where('tenant_id', '=', tenantId).where('job_type', '=', jobType).where('status', '=', 'failed');
   const { count } = await failed.select(({ fn }) => fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
   const rows = await failed.selectAll().orderBy('seq').limit(limit).execute();
   return { count: Number(count), items: rows.map(toItem) };
 }
 
 /** Items per status for one job type (the lane's summary). */
-export async function laneCounts(db: Database, jobType: string): Promise<Record<LaneItem['status'], number>> {
-  const rows = await db.selectFrom('lane_items').select(['status', ({ fn }) => fn.countAll<number>().as('count')]).where('job_type', '=', jobType).groupBy('status').execute();
+export async function laneCounts(db: Database, tenantId: string, jobType: string): Promise<Record<LaneItem['status'], number>> {
+  const rows = await db.selectFrom('lane_items').select(['status', ({ fn }) => fn.countAll<number>().as('count')]).where('tenant_id', '=', tenantId).where('job_type', '=', jobType).groupBy('status').execute();
   const counts = { pending: 0, running: 0, succeeded: 0, failed: 0 };
   for (const r of rows) counts[r.status] = Number(r.count);
   return counts;
@@ -210,12 +211,13 @@ export async function laneCounts(db: Database, jobType: string): Promise<Record<
  * An operator's retry of a failed item: pending and due now, with a fresh set of attempts (the
  * last error is kept until the next attempt). Undefined when there is no such failed item.
  */
-export async function retryFailedLaneItem(db: Database, jobType: string, itemId: string): Promise<LaneItem | undefined> {
+export async function retryFailedLaneItem(db: Database, tenantId: string, jobType: string, itemId: string): Promise<LaneItem | undefined> {
   const nowIso = new Date().toISOString();
   const row = await db
     .updateTable('lane_items')
     .set({ status: 'pending', attempts: 0, next_attempt_at: nowIso, claimed_by: null, claimed_until: null, updated_at: nowIso })
     .where('item_id', '=', itemId)
+    .where('tenant_id', '=', tenantId)
     .where('job_type', '=', jobType)
     .where('status', '=', 'failed')
     .returningAll()

@@ -180,7 +180,39 @@ migrations['0005_streams'] = {
   },
 };
 
-migrations['0006_lane_items'] = {
+migrations['0006_tenancy'] = {
+  async up(db: Kysely<unknown>) {
+    // API keys: only a hash of each key is stored; the key ID (part of the key) finds the row.
+    await db.schema
+      .createTable('api_keys')
+      .addColumn('key_id', 'text', (c) => c.primaryKey())
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('key_hash', 'text', (c) => c.notNull())
+      /** Space-separated scopes. */
+      .addColumn('scopes', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('revoked_at', 'text')
+      .execute();
+    // Every tenant-owned row names its tenant; rows from before tenancy belong to the default one.
+    for (const table of ['accounts', 'users', 'events', 'outbox', 'orders']) {
+      await db.schema.alterTable(table).addColumn('tenant_id', 'text', (c) => c.notNull().defaultTo('default')).execute();
+    }
+    // The API's shared rate-limit counters on PostgreSQL (rate-limiter-flexible's own layout), so
+    // limits hold across API processes; SQLite deployments run one API process and count in memory.
+    if (isPostgres(db)) {
+      await db.schema
+        .createTable('rate_limits')
+        .addColumn('key', 'varchar(255)', (c) => c.primaryKey())
+        .addColumn('points', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('expire', 'bigint')
+        .execute();
+    }
+    await db.schema.createIndex('events_by_tenant').on('events').columns(['tenant_id', 'stream', 'stream_offset']).execute();
+  },
+};
+
+migrations['0007_lane_items'] = {
   async up(db: Kysely<unknown>) {
     await db.schema
       .createTable('lane_items')

@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './database';
 import { isPostgres } from './dialect';
+import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
 import type { DatabaseSchema, OutboxTable } from './schema';
 
 /** PostgreSQL channel the writers NOTIFY and the relays LISTEN on, to wake without polling delay. */
@@ -12,6 +13,8 @@ export interface OutboxMessage {
   eventType: string;
   payload: Record<string, unknown>;
   correlationId: string;
+  /** The tenant on whose behalf the relay publishes it; by default the one this code runs for. */
+  tenantId?: string;
 }
 
 export type OutboxRow = Omit<OutboxTable, 'seq'> & { seq: number };
@@ -30,6 +33,7 @@ export async function appendToOutbox(trx: Transaction<DatabaseSchema>, message: 
       event_type: message.eventType,
       payload: JSON.stringify(message.payload),
       correlation_id: message.correlationId,
+      tenant_id: message.tenantId ?? currentTenant() ?? DEFAULT_TENANT,
       created_at: now,
       attempts: 0,
       next_attempt_at: now,
@@ -114,9 +118,11 @@ export async function releaseClaims(db: Database, seqs: number[], relay: string)
   await db.updateTable('outbox').set({ claimed_until: null }).where('seq', 'in', seqs).where('claimed_by', '=', relay).where('published_at', 'is', null).execute();
 }
 
-export async function outboxStatus(db: Database) {
+/** The outbox's state; with `tenantId`, of that tenant's rows only. */
+export async function outboxStatus(db: Database, tenantId?: string) {
   const counts = await db
     .selectFrom('outbox')
+    .$if(tenantId !== undefined, (q) => q.where('tenant_id', '=', tenantId!))
     .select(({ fn }) => [
       fn.count<number>('seq').filterWhere('published_at', 'is', null).filterWhere('parked_at', 'is', null).as('pending'),
       fn.count<number>('seq').filterWhere('parked_at', 'is not', null).filterWhere('published_at', 'is', null).as('parked'),
@@ -124,14 +130,19 @@ export async function outboxStatus(db: Database) {
       fn.min('created_at').filterWhere('published_at', 'is', null).filterWhere('parked_at', 'is', null).as('oldest_pending_at'),
     ])
     .executeTakeFirstOrThrow();
-  const parked = await db.selectFrom('outbox').selectAll().where('parked_at', 'is not', null).where('published_at', 'is', null).orderBy('seq').limit(100).execute();
+  const parked = await db
+    .selectFrom('outbox')
+    .selectAll()
+    .$if(tenantId !== undefined, (q) => q.where('tenant_id', '=', tenantId!))
+    .where('parked_at', 'is not', null).where('published_at', 'is', null).orderBy('seq').limit(100).execute();
   return { ...counts, parked: parked.map((r) => ({ ...r, seq: Number(r.seq) })), parkedCount: Number(counts.parked) };
 }
 
 /** An operator's retry of a parked row: due now, attempts kept for the record. */
-export async function retryParked(db: Database, seq: number): Promise<boolean> {
+export async function retryParked(db: Database, seq: number, tenantId?: string): Promise<boolean> {
   const result = await db
     .updateTable('outbox')
+    .$if(tenantId !== undefined, (q) => q.where('tenant_id', '=', tenantId!))
     .set({ parked_at: null, next_attempt_at: new Date().toISOString() })
     .where('seq', '=', seq)
     .where('parked_at', 'is not', null)

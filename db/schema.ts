@@ -23,6 +23,8 @@ export interface OperationsTable {
 }
 
 export interface AccountsTable {
+  /** The owning tenant (platform/tenancy.ts). */
+  tenant_id: Generated<string>;
   account_id: string;
   email: string | null;
   /** ISO 4217 code, fixed by the account's first deposit. */
@@ -66,6 +68,8 @@ export interface TelemetryEventsTable {
 }
 
 export interface UsersTable {
+  /** The owning tenant (platform/tenancy.ts). */
+  tenant_id: Generated<string>;
   user_id: string;
   email: string;
   name: string;
@@ -77,6 +81,8 @@ export interface UsersTable {
  * announce, published to Temporal afterwards by the relay. Never deleted, so it is also an audit.
  */
 export interface OutboxTable {
+  /** The owning tenant (platform/tenancy.ts). */
+  tenant_id: string;
   /** Commit order; the relay publishes in this order within each aggregate. */
   seq: Generated<number>;
   aggregate_type: string;
@@ -103,6 +109,8 @@ export interface OutboxTable {
  * shipments). Consumers read it at their own offset and can replay it from any point.
  */
 export interface EventsTable {
+  /** The owning tenant (platform/tenancy.ts). */
+  tenant_id: string;
   stream: string;
   /** 1, 2, 3… within the stream, without gaps. */
   stream_offset: number;
@@ -150,6 +158,8 @@ export interface InventoryTable {
 
 /** One row per order, written by the order workflow at its start and at its end. */
 export interface OrdersTable {
+  /** The owning tenant (platform/tenancy.ts). */
+  tenant_id: Generated<string>;
   order_id: string;
   customer_id: string;
   payment_account_id: string;
@@ -209,7 +219,28 @@ export interface LaneItemsTable {
 
 export type LaneItemStatus = 'pending' | 'running' | 'succeeded' | 'failed';
 
+/** An API key: its ID (the lookup), the SHA-256 of the whole key, its tenant and scopes. */
+export interface ApiKeysTable {
+  key_id: string;
+  tenant_id: string;
+  key_hash: string;
+  /** Space-separated, e.g. 'jobs:submit jobs:read'. */
+  scopes: string;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+/** PostgreSQL only: rate-limiter-flexible's counters (api/rate-limits.ts), in its own layout. */
+export interface RateLimitsTable {
+  key: string;
+  points: number;
+  expire: number | null;
+}
+
 export interface DatabaseSchema {
+  rate_limits: RateLimitsTable;
+  api_keys: ApiKeysTable;
   sent_emails: SentEmailsTable;
   operations: OperationsTable;
   accounts: AccountsTable;

@@ -78,6 +78,22 @@ const envSchema = z.object({
   LANE_RETRY_BACKOFF: optionalDuration(),
   LANE_BATCHES_PER_RUN: z.coerce.number().int().min(1).max(10_000).default(200),
   LANE_IDLE_CHECK: duration('1 minute'),
+  /** JWT bearer tokens (optional): a JWKS URL turns them on, beside API keys. */
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_JWT_ISSUER: z.string().min(1).optional(),
+  AUTH_JWT_AUDIENCE: z.string().min(1).optional(),
+  AUTH_JWT_ALGORITHMS: z
+    .string()
+    .default('RS256,ES256,EdDSA')
+    .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+    .refine((algs) => algs.length > 0 && algs.every((a) => /^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(a)), 'only asymmetric algorithms (RS*, PS*, ES*, EdDSA): "none" and HMAC are refused'),
+  AUTH_JWT_TENANT_CLAIM: z.string().min(1).default('tenant'),
+  AUTH_JWT_SCOPE_CLAIM: z.string().min(1).default('scope'),
+  RATE_LIMIT_RPS: z.coerce.number().int().min(1).default(50),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(0).default(100),
+  RATE_LIMIT_SUBMIT_RPS: z.coerce.number().int().min(1).default(10),
+  RATE_LIMIT_SUBMIT_BURST: z.coerce.number().int().min(0).default(20),
+  RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
   /** Published outbox rows keep their payload (PII) this long for debugging, then it is blanked. */
   OUTBOX_PII_RETENTION: duration('7 days'),
   /** A workflow bundle built ahead of time (bundleWorkflowCode); unset bundles workflows/ at start. */
@@ -102,6 +118,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = parsed.data;
   if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
     throw new ConfigError('Invalid configuration:\n  TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together');
+  }
+  if (e.AUTH_JWKS_URL && (!e.AUTH_JWT_ISSUER || !e.AUTH_JWT_AUDIENCE)) {
+    throw new ConfigError('Invalid configuration:\n  AUTH_JWKS_URL needs AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE: a token is accepted only from that issuer, for this audience');
   }
   const dataDir = path.resolve(e.CONVEYOR_DATA_DIR);
   const embedded = e.TEMPORAL_ADDRESS === undefined;
@@ -162,6 +181,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       retryBackoffMs: e.LANE_RETRY_BACKOFF,
       batchesPerRun: e.LANE_BATCHES_PER_RUN,
       idleCheckMs: e.LANE_IDLE_CHECK,
+    },
+    auth: {
+      /** `npm start` keeps its development key here (the whole file is the key). */
+      devKeyFile: path.join(dataDir, 'dev-api-key'),
+      jwt: e.AUTH_JWKS_URL
+        ? {
+            jwksUrl: e.AUTH_JWKS_URL,
+            issuer: e.AUTH_JWT_ISSUER,
+            audience: e.AUTH_JWT_AUDIENCE,
+            algorithms: e.AUTH_JWT_ALGORITHMS,
+            tenantClaim: e.AUTH_JWT_TENANT_CLAIM,
+            scopeClaim: e.AUTH_JWT_SCOPE_CLAIM,
+          }
+        : undefined,
+    },
+    rateLimits: {
+      /** Per key: a sustained rate per second, plus a burst of extra requests per 10 seconds. */
+      rps: e.RATE_LIMIT_RPS,
+      burst: e.RATE_LIMIT_BURST,
+      /** Job submissions (POST of a submit route), per key, counted on top of the above. */
+      submitRps: e.RATE_LIMIT_SUBMIT_RPS,
+      submitBurst: e.RATE_LIMIT_SUBMIT_BURST,
+      /** Failed authentications per source address per minute. */
+      authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
     },
   };
 }

@@ -5,6 +5,8 @@ export interface LiveEvent {
   stream: string;
   eventId: string;
   type: string;
+  /** Whose event it is: a tenant's feed shows its own events only. */
+  tenantId: string;
 }
 
 /**

@@ -11,7 +11,11 @@ export const CorrelationIdKey = defineSearchAttributeKey('CorrelationId', Search
 export const CustomerIdKey = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
 export const OrderIdKey = defineSearchAttributeKey('OrderId', SearchAttributeType.KEYWORD);
 export const EventTypeKey = defineSearchAttributeKey('EventType', SearchAttributeType.KEYWORD);
-export const searchAttributeKeys = [CorrelationIdKey, CustomerIdKey, OrderIdKey, EventTypeKey];
+/** The tenant that owns a job: set by the gateway on every start, compared on every read; internal workflows have none. */
+export const TenantIdKey = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
+export const searchAttributeKeys = [CorrelationIdKey, CustomerIdKey, OrderIdKey, EventTypeKey, TenantIdKey];
 
 /** Temporal header that carries the correlation ID through clients, workflows and activities. */
 export const CORRELATION_HEADER = 'correlation-id';
+/** Temporal header that carries the owning tenant from a workflow to its activities. */
+export const TENANT_HEADER = 'tenant-id';

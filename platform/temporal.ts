@@ -7,13 +7,16 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   type TLSConfig,
+  type WorkflowExecutionDescription,
+  type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { QueryDefinition, SearchAttributePair, SignalDefinition, Workflow } from '@temporalio/common';
 import { conveyorDataConverter } from './codec';
 import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
-import { CorrelationIdKey } from './temporal-keys';
+import { currentTenant } from './tenancy';
+import { CorrelationIdKey, TenantIdKey } from './temporal-keys';
 import { tracingPlugins } from './tracing';
 
 /** Address, TLS and API key for both the client (API) and the native (worker) connection. */
@@ -103,14 +106,35 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
   /** The deadline for the next call: TEMPORAL_RPC_TIMEOUT from now, or the request's own if that comes first. */
   const deadline = (timeoutMs = temporal.rpcTimeoutMs) => Math.min(Date.now() + timeoutMs, requestDeadline.getStore() ?? Infinity);
   const withinRpcTimeout = <T>(call: () => Promise<T>): Promise<T> => client.withDeadline(deadline(), call);
-  const startOptions = (start: WorkflowStart, correlationId?: string) => ({
+  const startOptions = (start: WorkflowStart, correlationId?: string, tenant?: string) => ({
     taskQueue: temporal.taskQueue,
     workflowId: start.workflowId,
     args: [...start.args],
-    typedSearchAttributes: [...(correlationId ? [{ key: CorrelationIdKey, value: correlationId }] : []), ...(start.searchAttributes ?? [])],
+    typedSearchAttributes: [
+      ...(correlationId ? [{ key: CorrelationIdKey, value: correlationId }] : []),
+      ...(tenant ? [{ key: TenantIdKey, value: tenant }] : []),
+      ...(start.searchAttributes ?? []),
+    ],
     staticSummary: start.summary,
     staticDetails: start.details,
   });
+
+  /**
+   * Tenancy: workflow IDs stay business keys (shared with database rows, operation keys and child
+   * IDs inside workflow code); the owner is the TenantId search attribute, set on every start
+   * made on a tenant's behalf and compared on every read and message. The platform's own workflows
+   * (consumer groups, subscribers) have none, so no tenant reads them. Code that runs for no
+   * tenant (the relay's event delivery) sees every workflow.
+   */
+  const ownedByCaller = (description: WorkflowExecutionDescription) => {
+    const tenant = currentTenant();
+    return tenant === undefined || description.typedSearchAttributes.get(TenantIdKey) === tenant;
+  };
+  const describeIfExists = (jobId: string) =>
+    withinRpcTimeout(() => client.workflow.getHandle(jobId).describe()).catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    });
 
   const gateway = {
     client,
@@ -124,23 +148,29 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
     },
 
     /**
-     * Start a workflow that must run once per business key, whoever asks and however often: while
-     * a run is open a repeat joins it; once it has closed the server refuses a new run with that
-     * ID ('already-closed').
+     * Start a workflow that must run once per business key, however often its owner asks: while a
+     * run is open a repeat joins it; once it has closed the server refuses a new run with that ID
+     * ('already-closed'). The ID taken by another tenant's job: 'taken' (nothing started, nothing
+     * joined). The start fails on any existing ID, and only then is the owner looked up, so a
+     * first start costs one call.
      */
-    async startOnce(start: WorkflowStart, correlationId: string): Promise<{ runId: string } | 'already-closed'> {
+    async startOnce(start: WorkflowStart, correlationId: string): Promise<{ runId: string } | 'already-closed' | 'taken'> {
+      const tenant = currentTenant();
       try {
         const handle = await withinRpcTimeout(() =>
           client.workflow.start(start.workflowType, {
-            ...startOptions(start, correlationId),
-            workflowIdConflictPolicy: 'USE_EXISTING',
+            ...startOptions(start, correlationId, tenant),
+            workflowIdConflictPolicy: 'FAIL',
             workflowIdReusePolicy: 'REJECT_DUPLICATE',
           }),
         );
         return { runId: handle.firstExecutionRunId };
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) return 'already-closed';
-        throw err;
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        const existing = await describeIfExists(start.workflowId);
+        if (!existing) throw err; // gone between the two calls (retention): the caller's retry starts it
+        if (existing.typedSearchAttributes.get(TenantIdKey) !== tenant) return 'taken';
+        return existing.status.name === 'RUNNING' ? { runId: existing.runId } : 'already-closed';
       }
     },
 
@@ -157,11 +187,8 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
      */
     async readJob<View>(jobId: string, statusQuery: QueryDefinition<View>): Promise<JobView | undefined> {
       const handle = client.workflow.getHandle(jobId);
-      const description = await withinRpcTimeout(() => handle.describe()).catch((err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      });
-      if (!description) return undefined;
+      const description = await describeIfExists(jobId);
+      if (!description || !ownedByCaller(description)) return undefined;
       const status = description.status.name;
       let current: unknown = null;
       let result: unknown = null;
@@ -192,8 +219,25 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
       };
     },
 
-    /** Signal or update a running job; 'not-open' when it has closed or never existed. */
+    /** At most `limit` of the caller's workflows matching a visibility query (ANDed with the caller's TenantId when there is one). */
+    async listOwn(query: string, limit: number): Promise<WorkflowExecutionInfo[]> {
+      const tenant = currentTenant();
+      const scoped = tenant === undefined ? query : `(${query}) AND ${TenantIdKey.name} = "${tenant}"`;
+      return withinRpcTimeout(async () => {
+        const found: WorkflowExecutionInfo[] = [];
+        for await (const wf of client.workflow.list({ query: scoped, pageSize: limit })) {
+          if (found.push(wf) >= limit) break;
+        }
+        return found;
+      });
+    },
+
+    /** Signal or update a running job of the caller's; 'not-open' when it has closed, never existed or is another tenant's. */
     async sendToOpen<T>(jobId: string, send: (handle: WorkflowHandle) => Promise<T>): Promise<T | 'not-open'> {
+      if (currentTenant() !== undefined) {
+        const description = await describeIfExists(jobId);
+        if (!description || !ownedByCaller(description) || description.status.name !== 'RUNNING') return 'not-open';
+      }
       try {
         return await withinRpcTimeout(() => send(client.workflow.getHandle(jobId)));
       } catch (err) {

@@ -27,8 +27,17 @@ test.each([
   ['SMTP_URL', 'http://mail.example.com'],
   ['TEMPORAL_TLS', 'yes'],
   ['LOG_LEVEL', 'loud'],
+  ['AUTH_JWT_ALGORITHMS', 'HS256'],
+  ['AUTH_JWT_ALGORITHMS', 'RS256,none'],
+  ['RATE_LIMIT_RPS', '0'],
 ])('a bad %s (%s) is refused, naming the variable', (name, value) => {
   expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration:\\n  ${name}=`));
+});
+
+test('JWT needs its issuer and audience: a JWKS alone would accept any issuer\'s tokens', () => {
+  expect(() => loadConfig({ AUTH_JWKS_URL: 'https://idp.example.com/jwks.json' })).toThrow(/AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE/);
+  const config = loadConfig({ AUTH_JWKS_URL: 'https://idp.example.com/jwks.json', AUTH_JWT_ISSUER: 'https://idp.example.com', AUTH_JWT_AUDIENCE: 'conveyor' });
+  expect(config.auth.jwt).toMatchObject({ algorithms: ['RS256', 'ES256', 'EdDSA'], tenantClaim: 'tenant', scopeClaim: 'scope' });
 });
 
 test('a bad value stops `npm start` before anything starts, with a readable message', () => {

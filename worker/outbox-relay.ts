@@ -7,6 +7,7 @@ import { isPostgres } from '../db/dialect';
 import { claimOutboxBatch, markFailed, markPublished, OUTBOX_CHANNEL, releaseClaims, scrubPublishedPayloads, type OutboxRow } from '../db/outbox';
 import type { Config } from '../platform/config';
 import { withCorrelationId } from '../platform/correlation';
+import { withTenant } from '../platform/tenancy';
 import { failpoint } from '../platform/failpoint';
 import type { Logger } from '../platform/logger';
 import { liveEvents } from '../platform/live-events';
@@ -69,8 +70,8 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     async EventAppended(row) {
       const event = parsePayload(streamEvent, row);
       await wakeConsumerGroups(gateway, event.stream);
-      await deliverToSubscribers(gateway, event);
-      liveEvents.publish(event);
+      await deliverToSubscribers(gateway, { ...event, tenantId: row.tenant_id });
+      liveEvents.publish({ ...event, tenantId: row.tenant_id });
     },
   };
   for (const job of jobs) {
@@ -78,7 +79,8 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     if (!trigger) continue;
     // The job's ID comes from the row's content, so publishing a row twice starts it once.
     publishers[trigger.eventType] = async (row) => {
-      await gateway.startOnce(job.start(trigger.toInput(parsePayload(trigger.payload, row), config)), row.correlation_id);
+      const started = await gateway.startOnce(job.start(trigger.toInput(parsePayload(trigger.payload, row), config)), row.correlation_id);
+      if (started === 'taken') throw new PermanentPublishError(`job ID taken by another tenant's ${job.name} job`);
     };
   }
 
@@ -87,7 +89,8 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     try {
       const publish = publishers[row.event_type];
       if (!publish) throw new PermanentPublishError(`no publisher for event type ${row.event_type}`);
-      await withCorrelationId(row.correlation_id, () => publish(row));
+      // On behalf of the tenant whose request wrote the row: the job it starts is that tenant's.
+      await withTenant(row.tenant_id, () => withCorrelationId(row.correlation_id, () => publish(row)));
       failpoint(`relay-after-publish:${row.event_type}`);
       await markPublished(db, row.seq, identity);
       stats.published++;

@@ -7,6 +7,7 @@ import type { Config } from '../platform/config';
 import { correlationActivityInterceptor } from '../platform/correlation';
 import { addMetricsSource } from '../platform/metrics';
 import { traceMailer, tracingPlugins } from '../platform/tracing';
+import { tenantActivityInterceptor } from '../platform/tenancy';
 import { connectionOptions } from '../platform/temporal';
 import { createAllActivities } from '../workflows/registry';
 
@@ -77,7 +78,7 @@ export async function createWorker({ config, db, activities, identity }: WorkerD
       ? { workflowBundle: { codePath: config.workflowBundlePath } }
       : { workflowsPath: workflowBundleOptions().workflowsPath }),
     interceptors: {
-      activity: [correlationActivityInterceptor],
+      activity: [correlationActivityInterceptor, tenantActivityInterceptor],
       // Used when the worker bundles at start; a prebuilt bundle already contains them.
       workflowModules: workflowBundleOptions().workflowInterceptorModules,
     },

@@ -10,6 +10,7 @@ import type { QueryDefinition } from '@temporalio/common';
 import type { z } from 'zod';
 import type { ActivityDeps } from '../activities';
 import type { Config } from '../platform/config';
+import type { Scope } from '../platform/tenancy';
 import type { JobView, WorkflowStart } from '../platform/temporal';
 
 /** A problem+json answer, as data (api/ turns it into a response). */
@@ -51,6 +52,8 @@ export interface MessageRoute<Params = unknown, Body = unknown> {
   /** For the docs: what the message does. */
   description: string;
   path: string;
+  /** Who may send it (default 'operate'; 'carrier' for what a carrier or supplier reports). */
+  scope?: Extract<Scope, 'operate' | 'carrier'>;
   params: z.ZodType<Params>;
   /** The JSON body, if the message takes one (an empty body means all defaults). */
   body?: z.ZodType<Body>;
@@ -96,7 +99,7 @@ export interface LaneSpec<Item = unknown> {
    * once in effect, keyed by `itemId` (e.g. `once()`, or sendEmail's idempotency key).
    * A non-retryable ApplicationFailure fails the item at once.
    */
-  run(deps: ActivityDeps, item: Item, context: { itemId: string; key: string }): Promise<unknown>;
+  run(deps: ActivityDeps, item: Item, context: { itemId: string; key: string; /** The tenant that enqueued it: the effect stays inside it. */ tenantId: string }): Promise<unknown>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds jobs of every input type

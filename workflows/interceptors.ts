@@ -3,7 +3,8 @@
  * `correlation-id` header of the start (or, failing that, the CorrelationId search attribute) and
  * leaves on every activity, child workflow, signal and continue-as-new this workflow issues, and
  * on its log lines. A child also gets it as its CorrelationId search attribute, so the Web UI's
- * `CorrelationId="…"` finds the whole tree.
+ * `CorrelationId="…"` finds the whole tree. Activities also get the workflow's tenant (its
+ * TenantId search attribute) in the `tenant-id` header.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
 import {
@@ -19,10 +20,16 @@ import {
   type WorkflowInterceptorsFactory,
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
-import { CORRELATION_HEADER, CorrelationIdKey } from '../platform/temporal-keys';
+import { CORRELATION_HEADER, CorrelationIdKey, TENANT_HEADER, TenantIdKey } from '../platform/temporal-keys';
 
 // Module state is per workflow execution: each run has its own copy of the bundle's globals.
 let correlationId: string | undefined;
+
+/** The tenant owning this workflow (its TenantId search attribute), for its activities: they act on that tenant's data only. */
+function withTenant<T extends { headers: Record<string, unknown> }>(input: T): T {
+  const tenant = workflowInfo().typedSearchAttributes.get(TenantIdKey);
+  return tenant ? { ...input, headers: { ...input.headers, [TENANT_HEADER]: defaultPayloadConverter.toPayload(tenant) } } : input;
+}
 
 function withHeader<T extends { headers: Record<string, unknown> }>(input: T, id = correlationId): T {
   if (!id) return input;
@@ -39,10 +46,10 @@ class CorrelationInbound implements WorkflowInboundCallsInterceptor {
 
 class CorrelationOutbound implements WorkflowOutboundCallsInterceptor {
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
-    return next(withHeader(input));
+    return next(withTenant(withHeader(input)));
   }
   scheduleLocalActivity(input: LocalActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleLocalActivity'>) {
-    return next(withHeader(input));
+    return next(withTenant(withHeader(input)));
   }
   signalWorkflow(input: SignalWorkflowInput, next: Next<WorkflowOutboundCallsInterceptor, 'signalWorkflow'>) {
     return next(withHeader(input));

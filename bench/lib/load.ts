@@ -115,9 +115,9 @@ export async function openLoop(options: {
 /** Keep-alive HTTP, lighter than fetch, so the load generator takes less of the two cores. */
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
-/** POST a JSON body; resolves on 202 Accepted. */
-export function postJson(url: string, body: unknown, signal: AbortSignal): Promise<number> {
-  return request(url, 'POST', 202, signal, JSON.stringify(body));
+/** POST a JSON body (with Conveyor's API key when given); resolves on 202 Accepted. */
+export function postJson(url: string, body: unknown, signal: AbortSignal, apiKey?: string): Promise<number> {
+  return request(url, 'POST', 202, signal, JSON.stringify(body), apiKey);
 }
 
 /** GET; resolves on 200. */
@@ -125,13 +125,16 @@ export function getOk(url: string, signal: AbortSignal): Promise<number> {
   return request(url, 'GET', 200, signal);
 }
 
-function request(url: string, method: string, expected: number, signal: AbortSignal, payload?: string): Promise<number> {
+function request(url: string, method: string, expected: number, signal: AbortSignal, payload?: string, apiKey?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method,
       agent,
       signal,
-      headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+      headers: {
+        ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+      },
     });
     req.on('response', (res) => {
       res.resume();

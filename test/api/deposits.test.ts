@@ -2,6 +2,8 @@
  * Deposits over HTTP with Idempotency-Key, on the real dev server with a real worker, against
  * SQLite and PostgreSQL: replays, conflicts, concurrency and bad input never double or apply money.
  */
+import { createApiKey } from '../../db/api-keys';
+import { DEFAULT_TENANT, SCOPES } from '../../platform/tenancy';
 import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
@@ -89,11 +91,12 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(await jobsOf(accountId)).toBe(1);
   });
 
-  test('keys are scoped per client: two API keys with the same Idempotency-Key make two deposits', async () => {
+  test('keys are scoped per API key: two API keys with the same Idempotency-Key make two deposits', async () => {
     const accountId = uniqueTag('acct');
     const key = uniqueTag('key');
-    const a = await postJson(depositUrl(accountId), { amount: 10, currency: 'EUR' }, { 'Idempotency-Key': key, 'X-Api-Key': 'client-a' });
-    const b = await postJson(depositUrl(accountId), { amount: 10, currency: 'EUR' }, { 'Idempotency-Key': key, 'X-Api-Key': 'client-b' });
+    const other = (await createApiKey(d.db, { tenantId: DEFAULT_TENANT, scopes: [...SCOPES], name: 'second client' })).key;
+    const a = await postJson(depositUrl(accountId), { amount: 10, currency: 'EUR' }, { 'Idempotency-Key': key });
+    const b = await postJson(depositUrl(accountId), { amount: 10, currency: 'EUR' }, { 'Idempotency-Key': key, Authorization: `Bearer ${other}` });
     const [jobA, jobB] = [await json(a), await json(b)];
     expect(jobA.jobId).not.toBe(jobB.jobId);
     await completed(jobA.statusUrl);

@@ -21,7 +21,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     const tag = uniqueTag('nowake');
     await d.db.insertInto('users').values({ user_id: tag, email: `${tag}@example.com`, name: 'N', created_at: new Date().toISOString() }).execute();
     // Committed the way the API commits, but no wake follows.
-    const [item] = await enqueueLaneItems(d.db, 'notification-email', [{ key: tag, partition: 0, input: { userId: tag } }], tag);
+    const [item] = await enqueueLaneItems(d.db, 'default', 'notification-email', [{ key: tag, partition: 0, input: { userId: tag } }], tag);
     d.startRelay();
     await waitFor('the item to succeed', async () => {
       const row = await d.db.selectFrom('lane_items').select('status').where('item_id', '=', item!.itemId).executeTakeFirstOrThrow();

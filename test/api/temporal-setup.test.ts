@@ -50,7 +50,7 @@ const setup = (namespace: string) =>
     env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: namespace },
   });
 
-const attributes = ['CorrelationId', 'CustomerId', 'OrderId', 'EventType'].map((name) => `search attribute ${name} (KEYWORD)`);
+const attributes = ['CorrelationId', 'CustomerId', 'OrderId', 'EventType', 'TenantId'].map((name) => `search attribute ${name} (KEYWORD)`);
 
 test('a missing namespace: /readyz is 503 naming it; temporal:setup creates it with the stated retention', async () => {
   const namespace = uniqueTag('ns');

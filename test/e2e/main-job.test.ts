@@ -4,6 +4,7 @@
  * checks nothing is left running, then restarts on the same data dir and finds the job again.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import net from 'node:net';
 import { freePort } from '../../platform/ports';
 import { json, postJson, tempDir, uniqueTag, waitFor } from '../support/env';
@@ -51,12 +52,20 @@ test('npm start serves the 202 flow, stops cleanly on SIGTERM, and keeps its wor
   expect(first.output()).toContain(`${api}/dev/mailbox`);
   expect((await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`)).status).toBe(200);
 
+  // The development key: created once, kept in the data dir (the whole file is the key), printed.
+  const key = fs.readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8');
+  expect(key).toMatch(/^cvk_[a-z0-9]{16}_[A-Za-z0-9_-]{43}$/);
+  expect(first.output()).toContain(`API key        ${key}`);
+  const auth = { authorization: `Bearer ${key}` };
+  expect((await fetch(`${api}/v1/inventory`, { headers: { authorization: '' } })).status).toBe(401);
+  const get = (url: string) => fetch(url, { headers: auth });
+
   const userId = uniqueTag('u');
-  const res = await postJson(`${api}/v1/welcome-emails`, { userId, email: 'grace@example.com', name: 'Grace' });
+  const res = await postJson(`${api}/v1/welcome-emails`, { userId, email: 'grace@example.com', name: 'Grace' }, auth);
   expect(res.status).toBe(202);
   const { statusUrl } = await json(res);
   const mail = await waitFor('both emails in /dev/mailbox', async () => {
-    const { messages } = await json(await fetch(`${api}/dev/mailbox`));
+    const { messages } = await json(await get(`${api}/dev/mailbox`));
     return messages.length === 2 ? messages : undefined;
   });
   expect(mail.map((m: { subject: string; to: string }) => [m.subject, m.to])).toEqual([
@@ -64,7 +73,7 @@ test('npm start serves the 202 flow, stops cleanly on SIGTERM, and keeps its wor
     ['Getting started with Conveyor', 'grace@example.com'],
     ['Welcome to Conveyor, Grace!', 'grace@example.com'],
   ]);
-  await waitFor('the job to complete', async () => ((await json(await fetch(`${api}${statusUrl}`))).status === 'COMPLETED' ? true : undefined));
+  await waitFor('the job to complete', async () => ((await json(await get(`${api}${statusUrl}`))).status === 'COMPLETED' ? true : undefined));
 
   // SIGTERM: everything stops, the dev server included, and every port is released.
   const devServers = processesMentioning(dataDir);
@@ -77,11 +86,13 @@ test('npm start serves the 202 flow, stops cleanly on SIGTERM, and keeps its wor
   // Second run on the same data dir: the finished job is still there, and no email is re-sent.
   const second = await startMainJob(env);
   try {
-    const job = await json(await fetch(`${api}${statusUrl}`));
+    // The same key again: created once, not per start.
+    expect(fs.readFileSync(path.join(dataDir, 'dev-api-key'), 'utf8')).toBe(key);
+    const job = await json(await get(`${api}${statusUrl}`));
     expect(job).toMatchObject({ status: 'COMPLETED', result: { followUp: { sent: true } } });
-    const again = await postJson(`${api}/v1/welcome-emails`, { userId, email: 'grace@example.com', name: 'Grace' });
+    const again = await postJson(`${api}/v1/welcome-emails`, { userId, email: 'grace@example.com', name: 'Grace' }, auth);
     expect(again.status).toBe(200);
-    expect((await json(await fetch(`${api}/dev/mailbox`))).messages).toHaveLength(2);
+    expect((await json(await get(`${api}/dev/mailbox`))).messages).toHaveLength(2);
   } finally {
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);

@@ -17,8 +17,8 @@ import { startTestDeployment, type TestDeployment } from '../support/deployment'
 const postgres = testDatabases().find(([name]) => name === 'PostgreSQL');
 const describePostgres = postgres ? describe : describe.skip;
 
-const event = (eventId: string, payload: Record<string, unknown> = {}): StreamEvent => ({
-  stream: 'users', offset: 1, eventId, type: 'UserSignedUp', payload, correlationId: 'c', causationId: 'c', createdAt: new Date().toISOString(),
+const event = (eventId: string, payload: Record<string, unknown> = {}): StreamEvent & { tenantId: string } => ({
+  stream: 'users', offset: 1, eventId, type: 'UserSignedUp', payload, correlationId: 'c', causationId: 'c', createdAt: new Date().toISOString(), tenantId: 'default',
 });
 
 describePostgres('live feed over PostgreSQL', () => {

@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../../platform/config';
 import { startMailCatcher } from '../../platform/mail-catcher';
 import { createTemporalClient } from '../../platform/temporal';
 import { createOutboxRelay, type OutboxRelay } from '../../worker/outbox-relay';
-import { connectClient, quietTemporalRuntime, startTestApi, startTestWorker, tempDir, testEnv, testLogger } from './env';
+import { connectClient, insertTestApiKey, quietTemporalRuntime, startTestApi, startTestWorker, tempDir, testEnv, testLogger } from './env';
 import { spawnRole, type RoleProcess } from './processes';
 
 export interface TestDeploymentOptions {
@@ -77,6 +77,7 @@ export async function startTestDeployment(options: TestDeploymentOptions = {}): 
     const config = loadConfig(env);
     const db = await openDatabase(config.database);
     stops.push(() => db.destroy());
+    await insertTestApiKey(db); // for API processes this deployment spawns, too
     const client = options.lazyClient ? createTemporalClient(config.temporal) : await connectClient(config);
     stops.push(() => client.connection.close());
     let url = '';

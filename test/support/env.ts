@@ -11,6 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection, type Client } from '@temporalio/client';
 import type { WorkflowBundlePath } from '@temporalio/worker';
 import { createApp, type AppDeps } from '../../api/app';
+import { hashKey } from '../../db/api-keys';
+import type { Database } from '../../db/database';
+import { DEFAULT_TENANT, SCOPES } from '../../platform/tenancy';
 import { generateCodecKey } from '../../platform/codec';
 import type { Config } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
@@ -54,10 +57,45 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     CONVEYOR_DATA_DIR: tempDir('data'),
     WORKFLOW_BUNDLE_PATH: workflowBundle().codePath,
     LOG_LEVEL: 'silent',
+    // Tests send many requests with one key; the rate-limit tests set their own limits.
+    RATE_LIMIT_RPS: '100000',
+    RATE_LIMIT_SUBMIT_RPS: '100000',
+    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000',
     CONVEYOR_CODEC_KEYS: testCodecKeys,
     ...env,
   };
 }
+
+/**
+ * The API key every test deployment's database holds: the default tenant (the tenant of the rows
+ * tests insert directly), every scope. A fixed key, so a spawned API process on any port accepts it.
+ */
+export const TEST_API_KEY = 'cvk_7e5700000000a11d_TestKeyOnlyForLoopbackTestsTestKeyOnlyForLo';
+
+export async function insertTestApiKey(db: Database): Promise<void> {
+  await db
+    .insertInto('api_keys')
+    .values({ key_id: '7e5700000000a11d', tenant_id: DEFAULT_TENANT, key_hash: hashKey(TEST_API_KEY), scopes: SCOPES.join(' '), name: 'test key', created_at: new Date().toISOString(), revoked_at: null })
+    .onConflict((oc) => oc.column('key_id').doNothing())
+    .execute();
+}
+
+/**
+ * Every request a test sends to a loopback API carries TEST_API_KEY (or the key registered for that
+ * origin: a main job's own development key) unless it sets its own Authorization header (an empty
+ * one sends none that counts: the request is unauthenticated). One wrapper here rather than a
+ * header at each of the tests' fetch calls.
+ */
+const loopbackKeys = new Map<string, string>();
+export const useApiKeyFor = (origin: string, key: string) => void loopbackKeys.set(origin, key);
+const loopbackFetch = globalThis.fetch;
+globalThis.fetch = (input: string | URL | Request, init?: RequestInit) => {
+  const url = new URL(input instanceof Request ? input.url : input);
+  if (url.hostname !== '127.0.0.1') return loopbackFetch(input, init);
+  const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+  if (!headers.has('authorization')) headers.set('authorization', `Bearer ${loopbackKeys.get(url.origin) ?? TEST_API_KEY}`);
+  return loopbackFetch(input, { ...init, headers });
+};
 
 /** Production's client (with its interceptors) on an eagerly opened connection. */
 export async function connectClient(config: Config): Promise<Client> {
@@ -66,6 +104,7 @@ export async function connectClient(config: Config): Promise<Client> {
 
 /** The real Express app on an ephemeral loopback port. */
 export async function startTestApi(deps: Omit<AppDeps, 'logger'>): Promise<{ url: string; close(): Promise<void> }> {
+  await insertTestApiKey(deps.db);
   const app = createApp({ ...deps, logger: testLogger });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

@@ -4,10 +4,11 @@
  * the worker, the relay and the API.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../platform/ports';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir } from './env';
+import { tempDir, useApiKeyFor } from './env';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -34,6 +35,8 @@ export async function startMainJob(env: Record<string, string>): Promise<MainJob
     if (Date.now() > deadline) throw new Error(`the main job did not say it is running within 90 s:\n${output}`);
     await sleep(100);
   }
+  // Its API takes its own development key (npm start wrote it to the data dir): the tests' fetch sends it.
+  if (env.CONVEYOR_DATA_DIR && env.PORT) useApiKeyFor(`http://127.0.0.1:${env.PORT}`, fs.readFileSync(path.join(env.CONVEYOR_DATA_DIR, 'dev-api-key'), 'utf8'));
   return { child, output: () => output, exited };
 }
 

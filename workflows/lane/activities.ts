@@ -44,7 +44,7 @@ export function createLaneActivities(deps: ActivityDeps, jobs: JobDeclaration[])
 
   async function runItem(lane: LaneSpec, item: LaneItem): Promise<LaneOutcome> {
     try {
-      const result = await lane.run(deps, JSON.parse(item.input), { itemId: item.item_id, key: item.item_key });
+      const result = await lane.run(deps, JSON.parse(item.input), { itemId: item.item_id, key: item.item_key, tenantId: item.tenant_id });
       return { itemId: item.item_id, ok: true, result };
     } catch (err) {
       const final = err instanceof ApplicationFailure && err.nonRetryable === true;

@@ -23,6 +23,7 @@ export const restockJob = declareJob<RestockInput>({
     messageRoute({
       description: 'The delivery arrived (signal `delivered`), with the units it held.',
       path: '/v1/restocks/:restockId/deliveries',
+      scope: 'carrier',
       params: z.object({ restockId: businessId }),
       body: z.strictObject({ quantity }),
       jobId: ({ restockId }) => restockWorkflowId(restockId),

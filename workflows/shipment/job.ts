@@ -14,6 +14,7 @@ export const shipmentJob = declareJob<ShipmentInput>({
     messageRoute({
       description: "A carrier event (signal `carrierEvent`): picked_up, delivered or lost. What a carrier integration calls.",
       path: '/v1/shipments/:orderId/events',
+      scope: 'carrier',
       params: orderPath,
       body: z.strictObject({ type: z.enum(carrierEventTypes) }),
       jobId: ({ orderId }) => shipmentWorkflowId(orderId),

@@ -3,7 +3,7 @@
  * that read the event log, and the one-off reactions they start.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import { CorrelationIdKey, EventTypeKey } from '../../platform/temporal-keys';
+import { CorrelationIdKey, EventTypeKey, TenantIdKey } from '../../platform/temporal-keys';
 
 /** An event as stored in the log and delivered to consumers and subscribers. */
 export interface StreamEvent {
@@ -15,6 +15,8 @@ export interface StreamEvent {
   correlationId: string;
   causationId: string;
   createdAt: string;
+  /** The tenant whose event it is (set by the relay on delivery): its reactions are that tenant's jobs. */
+  tenantId?: string;
 }
 
 /** One stream per aggregate kind. */
@@ -103,8 +105,8 @@ export function topicSubscriberStart({ topic, subscriber, description }: Subscri
 
 /**
  * One subscriber's reaction to one event, started by its subscriber as a child. It carries the
- * event's correlation ID (not whatever request first started the subscriber), so the event's
- * correlation view shows the reaction.
+ * event's correlation ID and tenant (not those of whatever request first started the subscriber),
+ * so the event's correlation view shows the reaction.
  */
 export function reactionStart(subscriber: string, event: StreamEvent) {
   return {
@@ -115,6 +117,9 @@ export function reactionStart(subscriber: string, event: StreamEvent) {
     searchAttributes: [
       { key: CorrelationIdKey, value: event.correlationId },
       { key: EventTypeKey, value: event.type },
+      // The event's tenant owns the reaction: it shows in the tenant's correlation view, and its
+      // activities (a loyalty credit, a notice) act on that tenant's data.
+      ...(event.tenantId ? [{ key: TenantIdKey, value: event.tenantId }] : []),
     ],
   };
 }

@@ -1,0 +1,311 @@
+/**
+ * Tenancy, as a hostile client would try it: tenant B's credentials against tenant A's resources,
+ * on every route of the app's route table (a new route without an entry here fails the test),
+ * with no credentials, and with a key lacking every scope. Afterwards A's data is unchanged:
+ * balance, email, order and shipment state, welcome job, restock, parked outbox row, consumer
+ * offsets, mail. On SQLite and PostgreSQL, with a real worker, relay and mail catcher.
+ */
+import type express from 'express';
+import { createApp } from '../../api/app';
+import { routeTable } from '../../api/hygiene';
+import { createApiKey, revokeApiKey } from '../../db/api-keys';
+import { committedOffset } from '../../db/events';
+import { readMailbox } from '../../platform/mail-catcher';
+import { SCOPES } from '../../platform/tenancy';
+import { streamConsumerWorkflowId } from '../../workflows/streams/definition';
+import { json, testLogger, uniqueTag, waitFor } from '../support/env';
+import { databaseEnv, testDatabases } from '../support/databases';
+import { startTestDeployment, type TestDeployment } from '../support/deployment';
+import { balanceOf, stockSku, untilBooked } from '../support/shop';
+
+/** What B may get instead of 404: a shared resource (200/202), a filtered list (200), or a create whose ID A holds (409). */
+type Expectation = 404 | 403 | 409 | { status: number; check?: (body: any) => void };
+
+interface Sample {
+  path: string;
+  body?: unknown;
+  /** What tenant B (every scope but admin) gets. */
+  b: Expectation;
+}
+
+describe.each(testDatabases())('%s', (_name, target) => {
+  let d: TestDeployment;
+  let app: express.Express;
+  const tenantA = uniqueTag('ta');
+  const tenantB = uniqueTag('tb');
+  const tenantScopes = SCOPES.filter((s) => s !== 'admin');
+  let keyA = '';
+  let keyB = '';
+  let keyNoScope = '';
+  const corrA = uniqueTag('corr-a');
+
+  const call = (key: string | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${d.url}${path}`, {
+      method,
+      headers: { authorization: key ? `Bearer ${key}` : '', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  const asA = async (method: string, path: string, body?: unknown) => {
+    const res = await call(keyA, method, path, body, { 'X-Correlation-Id': corrA });
+    return { status: res.status, body: await json(res) };
+  };
+
+  // Tenant A's resources.
+  const a = { accountId: uniqueTag('acct'), userId: uniqueTag('u'), welcomeUserId: uniqueTag('w'), orderId: uniqueTag('o'), sku: '', depositJob: '', restockId: '', outboxSeq: 0 };
+
+  beforeAll(async () => {
+    d = await startTestDeployment({ env: { ...databaseEnv(await target()), CODEC_SERVER_TOKEN: 'codec-operator-token-0123456789' }, mail: true, worker: true, relay: true });
+    app = createApp({ config: d.config, client: d.client, db: d.db, logger: testLogger, mailboxDir: d.mailboxDir });
+    keyA = (await createApiKey(d.db, { tenantId: tenantA, scopes: tenantScopes, name: 'A' })).key;
+    keyB = (await createApiKey(d.db, { tenantId: tenantB, scopes: tenantScopes, name: 'B' })).key;
+    keyNoScope = (await createApiKey(d.db, { tenantId: tenantB, scopes: [], name: 'B without scopes' })).key;
+
+    const deposit = await asA('POST', `/v1/accounts/${a.accountId}/deposits`, { amount: 50_000, currency: 'USD' });
+    expect(deposit.status).toBe(202);
+    a.depositJob = deposit.body.jobId;
+    await waitFor('A deposit', async () => ((await asA('GET', deposit.body.statusUrl)).body.status === 'COMPLETED' ? true : undefined));
+    expect((await asA('PUT', `/v1/accounts/${a.accountId}/email`, { email: 'a@example.com' })).status).toBe(200);
+    expect((await asA('POST', '/v1/users', { userId: a.userId, email: 'u@example.com', name: 'Ada' })).status).toBe(201);
+    expect((await asA('POST', '/v1/welcome-emails', { userId: a.welcomeUserId, email: 'w@example.com', name: 'Wes' })).status).toBe(202);
+    a.sku = await stockSku(d.db, { stock: 10 });
+    expect((await asA('POST', '/v1/orders', { orderId: a.orderId, customerId: 'c-a', items: [{ sku: a.sku, quantity: 1 }], paymentAccountId: a.accountId })).status).toBe(202);
+    await untilBooked(d.db, a.orderId);
+    const restock = await asA('POST', `/v1/inventory/${a.sku}/restocks`, { quantity: 5, supplier: 'acme' });
+    expect(restock.status).toBe(202);
+    a.restockId = String(restock.body.jobId).replace(/^restock:/, '');
+    // A parked outbox row of A's (a message no publisher knows), for the operator's retry route.
+    await d.db
+      .insertInto('outbox')
+      .values({ tenant_id: tenantA, aggregate_type: 'test', aggregate_id: uniqueTag('agg'), event_type: 'Unknown', payload: '{}', correlation_id: corrA, created_at: new Date().toISOString(), attempts: 5, next_attempt_at: new Date().toISOString(), claimed_by: null, claimed_until: null, published_at: null, published_by: null, last_error: 'test', parked_at: new Date().toISOString() })
+      .execute();
+    a.outboxSeq = Number((await d.db.selectFrom('outbox').select('seq').where('tenant_id', '=', tenantA).where('event_type', '=', 'Unknown').executeTakeFirstOrThrow()).seq);
+    await waitFor("A's welcome email", async () => ((await readMailbox(d.mailboxDir)).some((m) => m.to?.includes('w@example.com')) ? true : undefined));
+  });
+
+  afterAll(() => d?.stop());
+
+  /** Every route, with a request against A's resources and what B gets. A route missing here fails the matrix. */
+  const samples = (): Record<string, Sample> => ({
+    'GET /v1/jobs/:jobId': { path: `/v1/jobs/${encodeURIComponent(a.depositJob)}`, b: 404 },
+    'POST /v1/welcome-emails': { path: '/v1/welcome-emails', body: { userId: a.welcomeUserId, email: 'evil@example.com', name: 'Eve' }, b: 409 },
+    'POST /v1/welcome-emails/:userId/unsubscribe': { path: `/v1/welcome-emails/${a.welcomeUserId}/unsubscribe`, b: 404 },
+    'POST /v1/accounts/:accountId/deposits': { path: `/v1/accounts/${a.accountId}/deposits`, body: { amount: 1, currency: 'USD' }, b: 404 },
+    'POST /v1/orders': { path: '/v1/orders', body: { orderId: a.orderId, customerId: 'c-b', items: [{ sku: a.sku, quantity: 1 }], paymentAccountId: a.accountId }, b: 409 },
+    'GET /v1/orders/:orderId': { path: `/v1/orders/${a.orderId}`, b: 404 },
+    'POST /v1/orders/:orderId/cancel': { path: `/v1/orders/${a.orderId}/cancel`, b: 404 },
+    'POST /v1/shipments/:orderId/events': { path: `/v1/shipments/${a.orderId}/events`, body: { type: 'lost' }, b: 404 },
+    // The catalog is shared: any tenant may restock a SKU (its own job) and read the stock.
+    'POST /v1/inventory/:sku/restocks': { path: `/v1/inventory/${a.sku}/restocks`, body: { quantity: 1, supplier: 'b-supplier' }, b: { status: 202 } },
+    'POST /v1/restocks/:restockId/deliveries': { path: `/v1/restocks/${a.restockId}/deliveries`, body: { quantity: 500 }, b: 404 },
+    'GET /v1/accounts/:accountId': { path: `/v1/accounts/${a.accountId}`, b: 404 },
+    'PUT /v1/accounts/:accountId/email': { path: `/v1/accounts/${a.accountId}/email`, body: { email: 'evil@example.com' }, b: 404 },
+    // User IDs are global: a create that collides is refused (409), the user itself stays unreadable.
+    'POST /v1/users': { path: '/v1/users', body: { userId: a.userId, email: 'evil@example.com', name: 'Eve' }, b: 409 },
+    'GET /v1/users/:userId': { path: `/v1/users/${a.userId}`, b: 404 },
+    'GET /v1/outbox': { path: '/v1/outbox', b: { status: 200, check: (body) => expect(body.parkedRows).toEqual([]) } },
+    'POST /v1/outbox/:id/retry': { path: `/v1/outbox/${a.outboxSeq}/retry`, b: 404 },
+    'GET /v1/streams/:stream/events': { path: '/v1/streams/payments/events', b: { status: 200, check: (body) => expect(body).toMatchObject({ events: [], lastOffset: 0 }) } },
+    'GET /v1/streams/:stream/consumers': { path: '/v1/streams/payments/consumers', b: 403 },
+    'POST /v1/streams/:stream/consumers/:group/seek': { path: '/v1/streams/payments/consumers/revenue-stats/seek', body: { offset: 0 }, b: 403 },
+    'GET /v1/topics/:stream/live': { path: '/v1/topics/payments/live', b: { status: 200 } },
+    'GET /v1/correlations/:correlationId': { path: `/v1/correlations/${corrA}`, b: { status: 200, check: (body) => expect(body).toMatchObject({ workflows: 0, events: 0, timeline: [] }) } },
+    'GET /v1/inventory': { path: '/v1/inventory', b: { status: 200 } },
+    'GET /v1/inventory/:sku': { path: `/v1/inventory/${a.sku}`, b: { status: 200 } },
+    'GET /dev/mailbox': { path: '/dev/mailbox', b: 403 },
+    // Key management is the platform operators' (admin): B cannot mint itself an admin key, list or revoke A's.
+    'POST /v1/keys': { path: '/v1/keys', body: { tenant: tenantB, scopes: ['admin'] }, b: 403 },
+    'GET /v1/keys': { path: '/v1/keys', b: 403 },
+    'DELETE /v1/keys/:keyId': { path: `/v1/keys/${keyA.slice(4, 20)}`, b: 403 },
+  });
+
+  const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs', 'GET /metrics']);
+  /** The codec server has its own gate (the operator's CODEC_SERVER_TOKEN): tested below, and in test/pii. */
+  const ownGate = (path: string) => path.startsWith('/codecs');
+  const routes = () => routeTable(app).filter((r) => r.method !== 'HEAD' && !PUBLIC.has(`${r.method} ${r.path}`) && !ownGate(r.path));
+
+  /** One request; an SSE answer is read only as far as its status, then dropped. */
+  async function send(key: string | undefined, method: string, sample: Sample) {
+    const controller = new AbortController();
+    const res = await fetch(`${d.url}${sample.path}`, {
+      method,
+      signal: controller.signal,
+      headers: { authorization: key ? `Bearer ${key}` : '', ...(sample.body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(sample.body === undefined ? {} : { body: JSON.stringify(sample.body) }),
+    });
+    const isStream = res.headers.get('content-type')?.startsWith('text/event-stream');
+    const body = isStream ? undefined : await res.text();
+    if (isStream) controller.abort();
+    return { res, body: body ? JSON.parse(body) : undefined };
+  }
+
+  /** A's state that no request of B may change. */
+  async function stateOfA() {
+    const order = await asA('GET', `/v1/orders/${a.orderId}`);
+    const welcome = await asA('GET', `/v1/jobs/${encodeURIComponent(`welcome-email:${a.welcomeUserId}`)}`);
+    const account = await asA('GET', `/v1/accounts/${a.accountId}`);
+    const outbox = await d.db.selectFrom('outbox').select(['parked_at', 'attempts']).where('seq', '=', a.outboxSeq).executeTakeFirstOrThrow();
+    return {
+      balance: await balanceOf(d.db, a.accountId),
+      email: account.body.email,
+      entries: account.body.entries.length,
+      order: { status: order.body.status, pickedUp: order.body.pickedUp, workflowStatus: order.body.workflowStatus },
+      welcome: { status: welcome.body.status, step: welcome.body.step },
+      user: (await asA('GET', `/v1/users/${a.userId}`)).body.email,
+      outboxParked: outbox.parked_at !== null,
+      mailTo: (await readMailbox(d.mailboxDir)).filter((m) => m.to?.includes('evil@example.com')).length,
+    };
+  }
+
+  test('the matrix covers every route of the app', () => {
+    const missing = routes().map((r) => `${r.method} ${r.path}`).filter((r) => !(r in samples()));
+    expect(missing).toEqual([]);
+  });
+
+  test("tenant B's credentials against A's resources: 404 (403 for platform routes), and A's data unchanged", async () => {
+    const before = await stateOfA();
+    const offsetBefore = await committedOffset(d.db, 'payments', 'revenue-stats');
+    expect(before).toMatchObject({ balance: 48_750, email: 'a@example.com', order: { status: 'RUNNING', pickedUp: false }, welcome: { status: 'RUNNING' }, outboxParked: true });
+    const table = samples();
+    const results: string[] = [];
+    for (const { method, path } of routes()) {
+      const sample = table[`${method} ${path}`]!;
+      const { res, body } = await send(keyB, method, sample);
+      const expected = typeof sample.b === 'number' ? sample.b : sample.b.status;
+      results.push(`${method} ${path} → ${res.status}`);
+      expect(`${method} ${path} → ${res.status}`).toBe(`${method} ${path} → ${expected}`);
+      if (typeof sample.b === 'number' && sample.b >= 400) expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      if (typeof sample.b === 'object') sample.b.check?.(body);
+    }
+    expect(results.length).toBeGreaterThanOrEqual(24);
+    // Whatever B started has had time to act (signals, updates, the relay, the worker).
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(await stateOfA()).toEqual(before);
+    // Consumer groups are the platform's and move on their own; B's seek to 0 did not rewind them.
+    expect(await committedOffset(d.db, 'payments', 'revenue-stats')).toBeGreaterThanOrEqual(offsetBefore);
+  });
+
+  test("an order of B's paid from A's account fails without touching A's balance (enforced where the money moves)", async () => {
+    const before = await balanceOf(d.db, a.accountId);
+    const orderId = uniqueTag('o-b');
+    const res = await call(keyB, 'POST', '/v1/orders', { orderId, customerId: 'c-b', items: [{ sku: a.sku, quantity: 1 }], paymentAccountId: a.accountId });
+    expect(res.status).toBe(202);
+    const closed = await waitFor("B's order to end", async () => {
+      const view = await json(await call(keyB, 'GET', `/v1/orders/${orderId}`));
+      return view.workflowStatus && view.workflowStatus !== 'RUNNING' ? view : undefined;
+    });
+    expect(closed).toMatchObject({ status: 'FAILED', reason: expect.stringContaining(`no account ${a.accountId}`) });
+    expect(await balanceOf(d.db, a.accountId)).toBe(before);
+    // …and A does not see B's order either.
+    expect((await asA('GET', `/v1/orders/${orderId}`)).status).toBe(404);
+  });
+
+  test("B's live feed does not carry A's events; A's does", async () => {
+    const open = async (key: string) => {
+      const controller = new AbortController();
+      const res = await fetch(`${d.url}/v1/topics/payments/live`, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
+      const reader = res.body!.getReader();
+      let text = '';
+      const reading = (async () => {
+        for (;;) {
+          const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+          if (done) return;
+          text += Buffer.from(value!).toString();
+        }
+      })();
+      return { text: () => text, close: () => (controller.abort(), reading) };
+    };
+    const [feedA, feedB] = [await open(keyA), await open(keyB)];
+    try {
+      await asA('POST', `/v1/accounts/${a.accountId}/deposits`, { amount: 7, currency: 'USD' });
+      await waitFor("A's live DepositReceived", async () => (feedA.text().includes('DepositReceived') ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(feedB.text()).not.toContain('DepositReceived');
+    } finally {
+      await feedA.close();
+      await feedB.close();
+    }
+  });
+
+  test('no API key, whatever its scopes, unlocks the codec server (it takes the operator token only)', async () => {
+    const admin = (await createApiKey(d.db, { tenantId: tenantA, scopes: [...SCOPES], name: 'every scope' })).key;
+    for (const key of [keyA, keyB, admin]) {
+      const res = await call(key, 'POST', '/codecs/decode', { payloads: [] }, { 'X-Namespace': d.config.temporal.namespace });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="conveyor-codec"');
+    }
+  });
+
+  test('internal workflows (consumer groups, subscribers) are nobody\'s jobs: 404 for every tenant', async () => {
+    const internal = streamConsumerWorkflowId('payments', 'revenue-stats');
+    await waitFor('the consumer group to exist', async () => ((await d.client.workflow.getHandle(internal).describe().catch(() => undefined)) ? true : undefined));
+    for (const key of [keyA, keyB]) expect((await call(key, 'GET', `/v1/jobs/${encodeURIComponent(internal)}`)).status).toBe(404);
+  });
+
+  test('A sees its own correlation view, events and outbox row', async () => {
+    const view = await waitFor("A's correlation view", async () => {
+      const { body } = await asA('GET', `/v1/correlations/${corrA}`);
+      return body.workflows > 0 && body.events > 0 ? body : undefined;
+    });
+    expect(view.timeline.length).toBeGreaterThan(1);
+    expect((await asA('GET', '/v1/streams/payments/events')).body.events.length).toBeGreaterThan(0);
+    expect((await asA('GET', '/v1/outbox')).body.parkedRows).toEqual([expect.objectContaining({ id: a.outboxSeq })]);
+  });
+
+  test('no credentials: 401 problem+json with WWW-Authenticate on every route but the public ones', async () => {
+    const table = samples();
+    for (const { method, path } of routes()) {
+      const { res, body } = await send(undefined, method, table[`${method} ${path}`]!);
+      expect(`${method} ${path} → ${res.status}`).toBe(`${method} ${path} → 401`);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="conveyor"/);
+      expect(body).toMatchObject({ type: 'urn:conveyor:problem:unauthorized', status: 401 });
+    }
+    for (const path of ['/healthz', '/readyz']) expect((await fetch(`${d.url}${path}`, { headers: { authorization: '' } })).status).toBe(200);
+  });
+
+  test("a valid key without scopes: 403 on every route but the public ones (404 where the resource is another tenant's anyway)", async () => {
+    const table = samples();
+    for (const { method, path } of routes()) {
+      const sample = table[`${method} ${path}`]!;
+      const { res, body } = await send(keyNoScope, method, sample);
+      const expected = res.status === 404 && sample.b === 404 ? 404 : 403;
+      expect(`${method} ${path} → ${res.status}`).toBe(`${method} ${path} → ${expected}`);
+      expect(body).toMatchObject({ type: `urn:conveyor:problem:${expected === 403 ? 'forbidden' : 'account-not-found'}` });
+    }
+  });
+
+  test('an Idempotency-Key is scoped by the authenticated tenant and key: B cannot replay or block A\'s', async () => {
+    const key = uniqueTag('idem');
+    const first = await call(keyA, 'POST', `/v1/accounts/${a.accountId}/deposits`, { amount: 3, currency: 'USD' }, { 'Idempotency-Key': key });
+    expect(first.status).toBe(202);
+    const accountB = uniqueTag('acct-b');
+    // Same key, B's own account: a fresh request of B's, not a replay of A's answer and not a 422.
+    const replay = await call(keyB, 'POST', `/v1/accounts/${accountB}/deposits`, { amount: 3, currency: 'USD' }, { 'Idempotency-Key': key });
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get('idempotent-replayed')).toBeNull();
+    expect((await json(replay)).jobId).not.toBe((await json(first)).jobId);
+    // The header the old scheme trusted changes nothing now.
+    const spoof = await call(keyB, 'POST', `/v1/accounts/${accountB}/deposits`, { amount: 3, currency: 'USD' }, { 'Idempotency-Key': key, 'X-Api-Key': 'whatever' });
+    expect(spoof.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  test('an admin key manages keys over HTTP: created (shown once), listed without secrets, revoked', async () => {
+    const admin = (await createApiKey(d.db, { tenantId: tenantA, scopes: ['admin'], name: 'operator' })).key;
+    const created = await call(admin, 'POST', '/v1/keys', { tenant: tenantB, scopes: ['jobs:read'], name: 'made over HTTP' });
+    expect(created.status).toBe(201);
+    const { key, keyId } = await json(created);
+    expect((await call(key, 'GET', '/v1/inventory')).status).toBe(200);
+    const listed = await json(await call(admin, 'GET', `/v1/keys?tenant=${tenantB}`));
+    expect(listed.keys).toEqual(expect.arrayContaining([expect.objectContaining({ keyId, tenantId: tenantB, scopes: ['jobs:read'], revokedAt: null })]));
+    expect(JSON.stringify(listed)).not.toContain(key.slice(21));
+    expect((await call(admin, 'POST', '/v1/keys', { tenant: 'Bad Tenant', scopes: ['root'] })).status).toBe(422);
+    expect((await call(admin, 'DELETE', `/v1/keys/${keyId}`)).status).toBe(204);
+    await waitFor('the revocation to take effect', async () => ((await call(key, 'GET', '/v1/inventory')).status === 401 ? true : undefined), 3_000);
+  });
+
+  test('a revoked key stops working within a second, without a restart', async () => {
+    const { key, record } = await createApiKey(d.db, { tenantId: tenantB, scopes: ['jobs:read'], name: 'short-lived' });
+    expect((await call(key, 'GET', '/v1/inventory')).status).toBe(200);
+    expect(await revokeApiKey(d.db, record.keyId)).toBe(true);
+    await waitFor('the revocation to take effect', async () => ((await call(key, 'GET', '/v1/inventory')).status === 401 ? true : undefined), 3_000);
+  });
+});
