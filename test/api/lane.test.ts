@@ -5,6 +5,7 @@
  * driven through several continue-as-news. The idle check is long (1 minute), so an item that
  * completes here was claimed because its wake signal worked, not because a timer came round.
  */
+import { createApiKey } from '../../db/api-keys';
 import { readMailbox } from '../../platform/mail-catcher';
 import { laneProgressQuery, laneWorkflowId } from '../../workflows/lane/definition';
 import { json, postJson, uniqueTag, waitFor } from '../support/env';
@@ -142,6 +143,28 @@ describe.each(testDatabases())('%s', (_name, target) => {
     const again = await postJson(`${d.url}${listed.retryUrl}`, '');
     expect(again.status).toBe(409);
     expect(await json(again)).toMatchObject({ type: 'urn:conveyor:problem:item-not-failed' });
+  });
+
+  test("another tenant sees none of the items, and its item cannot mail this tenant's user", async () => {
+    const tag = uniqueTag('tenant');
+    const [user] = await createUsers(tag, 1);
+    const { key } = await createApiKey(d.db, { tenantId: uniqueTag('other'), scopes: ['jobs:submit', 'jobs:read', 'operate'], name: 'other' });
+    const other = { Authorization: `Bearer ${key}`, 'X-Correlation-Id': tag };
+    const mine = await json(await postJson(`${d.url}${LANE}/items`, { key: `${tag}-k`, input: { userId: user } }, { 'X-Correlation-Id': tag }));
+    expect((await fetch(`${d.url}${mine.statusUrl}`, { headers: other })).status).toBe(404);
+    expect((await postJson(`${d.url}${mine.statusUrl}/retry`, '', other)).status).toBe(404);
+
+    // The same key is another item in the other tenant; it names this tenant's user, who is not its own.
+    const theirs = await json(await postJson(`${d.url}${LANE}/items`, { key: `${tag}-k`, input: { userId: user } }, other));
+    expect(theirs.itemId).not.toBe(mine.itemId);
+    const failed = await waitFor('their item to fail', async () => {
+      const item = await json(await fetch(`${d.url}${theirs.statusUrl}`, { headers: other }));
+      return item.status === 'failed' ? item : undefined;
+    });
+    expect(failed.lastError).toContain(`no user '${user}'`);
+    expect((await json(await fetch(`${d.url}${LANE}/items?correlationId=${tag}`, { headers: other }))).items.map((i: { itemId: string }) => i.itemId)).toEqual([theirs.itemId]);
+    await allSucceeded(tag, 1);
+    expect(await mailsTo([user!])).toHaveLength(1); // this tenant's own item only
   });
 
   test('a long backlog drains through several continue-as-news, every item once', async () => {
