@@ -47,6 +47,9 @@ export function tempDir(prefix: string): string {
 /** One payload key per test file (its clients and workers must share it): tests run encrypted, as production does. */
 const testCodecKeys = generateCodecKey(uniqueTag('test'));
 
+/** Tests send many requests with one key; the rate-limit tests set their own limits. */
+export const TEST_RATE_LIMITS = { RATE_LIMIT_RPS: '100000', RATE_LIMIT_SUBMIT_RPS: '100000', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000' };
+
 /** The environment a test deployment runs with: the shared dev server, a fresh data dir and task queue. */
 export function testEnv(env: Record<string, string> = {}): Record<string, string> {
   const address = process.env.CONVEYOR_TEST_TEMPORAL_ADDRESS;
@@ -57,10 +60,7 @@ export function testEnv(env: Record<string, string> = {}): Record<string, string
     CONVEYOR_DATA_DIR: tempDir('data'),
     WORKFLOW_BUNDLE_PATH: workflowBundle().codePath,
     LOG_LEVEL: 'silent',
-    // Tests send many requests with one key; the rate-limit tests set their own limits.
-    RATE_LIMIT_RPS: '100000',
-    RATE_LIMIT_SUBMIT_RPS: '100000',
-    RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000',
+    ...TEST_RATE_LIMITS,
     CONVEYOR_CODEC_KEYS: testCodecKeys,
     ...env,
   };

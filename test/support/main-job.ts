@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../platform/ports';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tempDir, useApiKeyFor } from './env';
+import { tempDir, TEST_RATE_LIMITS, useApiKeyFor } from './env';
 
 const root = path.resolve(__dirname, '..', '..');
 
@@ -50,7 +50,7 @@ export async function mainJobEnv(extra: Record<string, string> = {}) {
   };
   const dataDir = tempDir('main');
   return {
-    env: { CONVEYOR_DATA_DIR: dataDir, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), ...extra },
+    env: { CONVEYOR_DATA_DIR: dataDir, ...TEST_RATE_LIMITS, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])), ...extra },
     dataDir,
     ports,
     api: `http://127.0.0.1:${ports.PORT}`,
