@@ -23,6 +23,7 @@ import { jobManagementRouter } from './job-management';
 import { schedulesRouter } from './schedules';
 import { webhookEndpointsRouter } from './webhook-endpoints';
 import { docsRouter } from './docs-page';
+import { LANE_BODY_LIMIT, lanesRouter } from './lanes';
 import { apiMetrics } from './metrics';
 import { HttpProblem, parseOrThrow, sendProblem } from './problem';
 import { createRateLimits } from './rate-limits';
@@ -86,6 +87,8 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   // and is rate-limited per key (429).
   const limits = createRateLimits(config);
   app.use(authenticate({ db, config, limits }), limits.perKey);
+  // A lane's bulk enqueue carries up to 1,000 items; every other route keeps the small limit.
+  app.use('/v1/lanes', express.json({ limit: LANE_BODY_LIMIT, strict: true }));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
   app.get('/metrics', metrics.endpoint);
@@ -114,6 +117,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(schedulesRouter(gateway, jobs, config));
   app.use(webhookEndpointsRouter(db, config));
   app.use(docsRouter({ jobs, allowPrivateNetworks: config.webhooks.allowPrivateNetworks, mailbox: mailboxDir !== undefined }));
+  app.use(lanesRouter(gateway, db, jobs, config, logger));
   app.use(accountsRouter(db));
   app.use(usersRouter(db));
   app.use(streamsRouter(gateway, db));
@@ -145,12 +149,12 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
 /** Body-parser errors carry a `type`; map each to the status a client can act on. */
 function toProblem(err: unknown): HttpProblem {
   if (err instanceof HttpProblem) return err;
-  const e = err as { type?: string; status?: number; message?: string };
+  const e = err as { type?: string; status?: number; message?: string; limit?: number };
   switch (e.type) {
     case 'entity.parse.failed':
       return new HttpProblem(400, 'malformed-json', 'Malformed JSON', `The body is not valid JSON: ${e.message}`);
     case 'entity.too.large':
-      return new HttpProblem(413, 'body-too-large', 'Content Too Large', `The body is larger than ${BODY_LIMIT}.`);
+      return new HttpProblem(413, 'body-too-large', 'Content Too Large', `The body is larger than ${e.limit ? `${e.limit} bytes` : BODY_LIMIT}.`);
     case 'encoding.unsupported':
     case 'charset.unsupported':
       return new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', e.message);

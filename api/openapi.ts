@@ -17,6 +17,7 @@ import { startOptionsQuery } from './start-options';
 import { eventsQuery, groupPath, seekBody, streamPath } from './streams';
 import { skuPath } from './inventory';
 import { newKey } from './keys';
+import { laneBodies, laneItemId } from './lanes';
 import { tenantId } from '../platform/tenancy';
 import { userPath } from './users';
 import { createWebhookEndpointBody, webhookEndpointPath } from './webhook-endpoints';
@@ -185,6 +186,31 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
       ok: { status: 200, description: '`{ payloads }`.' },
       problems: [401, 403, 404],
     });
+  }
+  // The lane, for the job types that run on it (workflows/registry.ts): one set of routes, the job type a path parameter.
+  const laneJobs = jobs.filter((job) => job.lane);
+  if (laneJobs.length > 0) {
+    const lane = z.object({ jobType: z.enum(laneJobs.map((job) => job.name) as [string, ...string[]]) });
+    const item = lane.extend({ itemId: laneItemId });
+    const bodies = laneJobs.map(laneBodies);
+    routes.push(
+      {
+        method: 'post',
+        path: '/v1/lanes/:jobType/items',
+        summary: 'Enqueue on the lane: `{ items: [{ key, input }] }` (1-1,000, committed in one transaction before the answer) or one `{ key, input }`',
+        tag: 'lanes',
+        params: lane,
+        body: z.union(bodies.flatMap(({ item: one, bulk }): z.ZodType[] => [bulk, one]) as [z.ZodType, z.ZodType, ...z.ZodType[]]),
+        ok: { status: 202, description: "Each item's ID, in request order (a key used before returns its existing item)." },
+        alsoOk: 'One item whose key was used before: the existing item.',
+        problems: [404],
+      },
+      { method: 'get', path: '/v1/lanes/:jobType/items', summary: 'The items enqueued under one correlation ID', tag: 'lanes', params: lane, query: z.object({ correlationId }), ok: { status: 200, description: '`{ items }`.' }, problems: [404] },
+      { method: 'get', path: '/v1/lanes/:jobType/items/:itemId', summary: 'One item: status, attempts, last error, result', tag: 'lanes', params: item, ok: { status: 200, description: 'The item.' }, problems: [404] },
+      { method: 'get', path: '/v1/lanes/:jobType/failed', summary: 'Items whose attempts ran out (the oldest 100), each with its retry URL', tag: 'lanes', params: lane, ok: { status: 200, description: '`{ count, items }`.' }, problems: [404] },
+      { method: 'post', path: '/v1/lanes/:jobType/items/:itemId/retry', summary: 'Run a failed item again', tag: 'lanes', params: item, ok: { status: 202, description: 'The item, pending again.', location: true }, problems: [404, 409] },
+      { method: 'get', path: '/v1/lanes/:jobType', summary: "The lane's settings and its items by status", tag: 'lanes', params: lane, ok: { status: 200, description: 'Partitions, batch size, counts.' }, problems: [404] },
+    );
   }
   if (mailbox) routes.push({ method: 'get', path: '/dev/mailbox', summary: 'Mail the local catcher received (dev only), newest first', tag: 'operations', query: mailboxQuery, ok: { status: 200, description: 'Messages and `nextCursor`.' } });
   return routes;

@@ -290,8 +290,43 @@ function patternSections(): string[] {
       '',
     );
   }
+  lines.push(...laneSection());
   lines.push(...engineSection());
   return lines;
+}
+
+/** The lane (issue 17) against per-workflow jobs and BullMQ, from bench/results/lane.json (`npm run bench:lane`). */
+function laneSection(): string[] {
+  const lane = readResults('lane');
+  if (!lane) return [];
+  const e2e: Results[] = lane.endToEnd.rows;
+  const cells: Results[] = lane.grid.cells;
+  const batchSizes = [...new Set(cells.map((c) => c.batchSize))];
+  const partitions = [...new Set(cells.map((c) => c.partitions))];
+  return [
+    '## 9. The lane: batched jobs vs one workflow per job vs BullMQ (`npm run bench:lane`)',
+    '',
+    `Same job everywhere (idempotent SMTP send + \`sent_emails\` row, the same SMTP sink), one job per POST; the lane's items bulk-enqueued for the acceptance and grid runs. Run ${lane.startedAt}, ${lane.nproc} cores.`,
+    '',
+    '| system | durability | e2e p50 ms (at ' + lane.params.e2eRate + '/s) | p99 ms | burst jobs/s |',
+    '| --- | --- | --- | --- | --- |',
+    ...e2e.map((r) => `| ${r.system} | ${r.durability} | ${r.rate.endToEnd.p50Ms} | ${r.rate.endToEnd.p99Ms} | ${n(r.burst.throughputPerSecond)} |`),
+    '',
+    `Burst ratios: the lane is **${lane.endToEnd.laneVsBullmqAof}×** BullMQ with AOF (goal ≥ 2×), ${lane.endToEnd.laneVsBullmq}× BullMQ in memory, ${lane.endToEnd.laneVsConveyor}× Conveyor per workflow.`,
+    '',
+    '| bulk acceptance | durability | items | items/s |',
+    '| --- | --- | --- | --- |',
+    ...lane.bulk.rows.map((r: Results) => `| ${r.system} | ${r.durability} | ${r.items} | ${n(r.itemsPerSecond, 0)} |`),
+    '',
+    `Bulk acceptance: the lane is **${lane.bulk.laneVsAddBulkAof}×** BullMQ addBulk with AOF (goal ≥ 0.5×), ${lane.bulk.laneVsAddBulk}× addBulk in memory.`,
+    '',
+    `Lane throughput (items/s, a bulk-enqueued backlog of ${lane.params.gridItems} to its last delivery) by partitions × batch size:`,
+    '',
+    `| partitions | ${batchSizes.map((b) => `batch ${b}`).join(' | ')} |`,
+    `| --- | ${batchSizes.map(() => '---').join(' | ')} |`,
+    ...partitions.map((p) => `| ${p} | ${batchSizes.map((b) => n(cells.find((c) => c.partitions === p && c.batchSize === b)?.itemsPerSecond ?? NaN)).join(' | ')} |`),
+    '',
+  ];
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');

@@ -143,7 +143,7 @@ async function faultScenario(ctx: BenchContext, name: SystemName) {
     const t0 = Date.now();
     const drained = await waitDelivered(sys, enqueue.ok, params.drainTimeoutSeconds * 1000);
     const drainSeconds = (Date.now() - t0) / 1000;
-    const settle = params.settleSeconds[name === 'bullmq' ? 'bullmq' : 'temporal'] * 1000;
+    const settle = params.settleSeconds[name.startsWith('bullmq') ? 'bullmq' : 'temporal'] * 1000;
     await sleep(Math.max(0, lastKill + settle - Date.now()));
     const { byId, unexpected, messageIds } = sys.deliveries();
     let lost = 0;

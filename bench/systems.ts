@@ -22,7 +22,9 @@ import { welcomeEmailWorkflowId, type WelcomeEmailInput } from '../workflows/wel
 import { getOk, nowMs, postJson } from './lib/load';
 import { startChild, startNodeChild, track, type Child } from './lib/procs';
 
-export type SystemName = 'floor' | 'conveyor' | 'bullmq';
+/** `bullmq-aof`: BullMQ on a Redis with `appendonly yes` + `appendfsync everysec` (at most ~1 s of acknowledged jobs lost on a crash). */
+export type SystemName = 'floor' | 'conveyor' | 'bullmq' | 'bullmq-aof';
+const isBullmq = (name: SystemName) => name === 'bullmq' || name === 'bullmq-aof';
 
 export interface BenchContext {
   workDir: string;
@@ -77,10 +79,12 @@ export async function startTemporal(ctx: BenchContext, label: string, variant: S
   };
 }
 
-export async function startRedis(ctx: BenchContext, label: string): Promise<{ port: number; child: Child; stop(): Promise<void> }> {
+export async function startRedis(ctx: BenchContext, label: string, durability: { aof?: boolean } = {}): Promise<{ port: number; child: Child; stop(): Promise<void> }> {
   const port = await freePort();
-  // In memory, like the in-memory dev server: no RDB snapshots, no AOF.
-  const child = startChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+  // In memory by default, like the in-memory dev server: no RDB snapshots, no AOF. With `aof`,
+  // every write is appended to a file fsynced once a second (Redis's recommended durable setting).
+  const persistence = durability.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', ctx.workDir, '--appendfilename', `${label}.aof`] : ['--appendonly', 'no'];
+  const child = startChild('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--protected-mode', 'yes'], {
     logFile: path.join(ctx.workDir, `redis-${label}.log`),
   });
   const deadline = Date.now() + 15_000;
@@ -162,7 +166,8 @@ export function countEml(dir: string): number {
 }
 
 export interface RunningSystem {
-  name: SystemName;
+  /** 'lane': the lane's system (bench/lane.ts). */
+  name: SystemName | 'lane';
   /** Enqueue job `id` through the system's front door; resolves on 202 (or the start's answer). */
   enqueue(id: string, signal: AbortSignal): Promise<void>;
   /** Deliveries so far: job id → receipt times; plus deliveries that match no job of this run. */
@@ -208,7 +213,7 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
     };
     const procs: Array<{ name: string; pid: number }> = [];
 
-    if (name !== 'bullmq') {
+    if (!isBullmq(name)) {
       const temporal = await startTemporal(ctx, `${label}-${name}`, variant.server);
       stops.push(() => temporal.stop());
       procs.push({ name: 'temporal dev server', pid: temporal.process.pid! });
@@ -271,7 +276,7 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
     }
 
     // BullMQ
-    const redis = await startRedis(ctx, `${label}-bullmq`);
+    const redis = await startRedis(ctx, `${label}-${name}`, { aof: name === 'bullmq-aof' });
     stops.push(() => redis.stop());
     procs.push({ name: 'redis-server', pid: redis.child.pid });
     const sink = await startSink(path.join(dir, 'mailbox'));
@@ -325,7 +330,7 @@ function byJob(deliveries: Array<{ key: string; at: number; messageId: string }>
 }
 
 /** The key bench/api-proc.ts wrote to the API's data dir (it exists once /readyz answers, but wait a moment anyway). */
-async function readApiKey(dataDir: string): Promise<string> {
+export async function readApiKey(dataDir: string): Promise<string> {
   const file = path.join(dataDir, 'dev-api-key');
   for (let i = 0; i < 100 && !fs.existsSync(file); i++) await sleep(50);
   return fs.readFileSync(file, 'utf8').trim();

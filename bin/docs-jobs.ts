@@ -11,8 +11,15 @@ export const jobsDocPath = path.join(__dirname, '..', 'docs', 'jobs.md');
 
 function jobSection(job: JobDeclaration): string {
   const lines = [`## ${job.name}`, '', job.description, '', `- Workflow type: \`${job.workflowType}\``];
+  if (job.lane) {
+    const { partitions, batchSize, maxAttempts } = job.lane;
+    lines.push(
+      `- Runs on the lane: \`POST /v1/lanes/${job.name}/items\` (one item, or up to 1,000, each with its own key) → 202; \`GET /v1/lanes/${job.name}/items/<itemId>\`, \`…/items?correlationId=\`, \`…/failed\`, \`POST …/items/<itemId>/retry\`; ` +
+        `${partitions} partitions, batches of ${batchSize}, up to ${maxAttempts} attempts`,
+    );
+  }
   if (job.submit) lines.push(`- Submit: \`POST ${job.submit.path}\` → 202 + Location (an Idempotency-Key is honoured)`);
-  lines.push(`- Status: \`GET ${job.status?.path ?? '/v1/jobs/<jobId>'}\``);
+  if (!job.lane) lines.push(`- Status: \`GET ${job.status?.path ?? '/v1/jobs/<jobId>'}\``);
   for (const message of job.messages ?? []) lines.push(`- \`POST ${message.path}\`: ${message.description}`);
   if (job.outbox) lines.push(`- Started by the outbox relay on \`${job.outbox.eventType}\``);
   if (job.startedBy) lines.push(`- Started by ${job.startedBy}`);

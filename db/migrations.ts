@@ -226,3 +226,36 @@ migrations['0007_webhook_endpoints'] = {
     await db.schema.createIndex('webhook_endpoints_by_tenant').on('webhook_endpoints').columns(['tenant_id', 'created_at']).execute();
   },
 };
+
+migrations['0008_lane_items'] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable('lane_items')
+      .addColumn('seq', isPostgres(db) ? 'bigserial' : 'integer', (c) => (isPostgres(db) ? c.primaryKey() : c.primaryKey().autoIncrement()))
+      .addColumn('item_id', 'text', (c) => c.notNull().unique())
+      .addColumn('tenant_id', 'text', (c) => c.notNull().defaultTo('default'))
+      .addColumn('job_type', 'text', (c) => c.notNull())
+      .addColumn('lane_partition', 'integer', (c) => c.notNull())
+      .addColumn('item_key', 'text', (c) => c.notNull())
+      .addColumn('input', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+      .addColumn('next_attempt_at', 'text', (c) => c.notNull())
+      .addColumn('claimed_by', 'text')
+      .addColumn('claimed_until', 'text')
+      .addColumn('last_error', 'text')
+      .addColumn('result', 'text')
+      .addColumn('correlation_id', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('completed_at', 'text')
+      .execute();
+    // A key names one item per job type (and tenant): a repeat returns the existing item.
+    await db.schema.createIndex('lane_items_by_key').on('lane_items').columns(['tenant_id', 'job_type', 'item_key']).unique().execute();
+    // The partition workflow's claim: its pending items, in order.
+    await db.schema.createIndex('lane_items_claim').on('lane_items').columns(['job_type', 'lane_partition', 'status', 'seq']).execute();
+    // The relay's sweep for overdue partitions.
+    await db.schema.createIndex('lane_items_due').on('lane_items').columns(['status', 'next_attempt_at']).execute();
+    await db.schema.createIndex('lane_items_by_correlation').on('lane_items').columns(['correlation_id']).execute();
+  },
+};

@@ -196,6 +196,41 @@ export interface WebhookEndpointsTable {
   created_at: string;
 }
 
+/**
+ * Items of the high-volume lane (docs/architecture.md, "The lane"): committed by bulk enqueue,
+ * claimed in order per partition by that partition's workflow, each run once and settled here.
+ */
+export interface LaneItemsTable {
+  /** Commit order: a partition claims its items in this order. */
+  seq: Generated<number>;
+  /** The item's public ID (random, so IDs are not guessable). */
+  item_id: string;
+  tenant_id: Generated<string>;
+  job_type: string;
+  lane_partition: number;
+  /** The client's key: unique per (tenant, job type); a repeat returns the existing item. */
+  item_key: string;
+  /** JSON, validated against the job type's item schema at enqueue. */
+  input: string;
+  status: LaneItemStatus;
+  attempts: number;
+  /** A pending item is due at this time (later after a failed attempt: the backoff). */
+  next_attempt_at: string;
+  /** The batch that claimed it (`<runId>/<batch>`): a retried batch takes its own items back. */
+  claimed_by: string | null;
+  /** A claim that outlives this is abandoned (its workflow moved on): the item is claimable again. */
+  claimed_until: string | null;
+  last_error: string | null;
+  /** JSON of the effect's result once it succeeded. */
+  result: string | null;
+  correlation_id: string;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export type LaneItemStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+
 /** An API key: its ID (the lookup), the SHA-256 of the whole key, its tenant and scopes. */
 export interface ApiKeysTable {
   key_id: string;
@@ -234,4 +269,5 @@ export interface DatabaseSchema {
   orders: OrdersTable;
   shipments: ShipmentsTable;
   webhook_endpoints: WebhookEndpointsTable;
+  lane_items: LaneItemsTable;
 }

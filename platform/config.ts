@@ -10,18 +10,17 @@ import { z } from 'zod';
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 
 /** A human duration such as '3 days', '15m' or '2s', kept in milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((text, ctx) => {
-      const millis = ms(text as ms.StringValue) as number | undefined;
-      if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
-        ctx.addIssue({ code: 'custom', message: `expected a positive duration such as '3 days' or '2s', got '${text}'` });
-        return z.NEVER;
-      }
-      return millis;
-    });
+const toMillis = (text: string, ctx: z.RefinementCtx) => {
+  const millis = ms(text as ms.StringValue) as number | undefined;
+  if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a positive duration such as '3 days' or '2s', got '${text}'` });
+    return z.NEVER;
+  }
+  return millis;
+};
+const duration = (fallback: string) => z.string().default(fallback).transform(toMillis);
+/** A duration that may be left unset (then undefined). */
+const optionalDuration = () => z.string().transform(toMillis).optional();
 
 const flag = (fallback: boolean) => z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
 
@@ -73,6 +72,12 @@ const envSchema = z.object({
   OUTBOX_POLL_INTERVAL: duration('500ms'),
   OUTBOX_CLAIM_TTL: duration('30s'),
   OUTBOX_LISTEN: flag(true),
+  /** The lane (docs/architecture.md, "The lane"): overrides of each lane job type's declared values. */
+  LANE_PARTITIONS: z.coerce.number().int().min(1).max(64).optional(),
+  LANE_BATCH_SIZE: z.coerce.number().int().min(1).max(1000).optional(),
+  LANE_RETRY_BACKOFF: optionalDuration(),
+  LANE_BATCHES_PER_RUN: z.coerce.number().int().min(1).max(10_000).default(200),
+  LANE_IDLE_CHECK: duration('1 minute'),
   /** JWT bearer tokens (optional): a JWKS URL turns them on, beside API keys. */
   AUTH_JWKS_URL: z.url().optional(),
   AUTH_JWT_ISSUER: z.string().min(1).optional(),
@@ -190,6 +195,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       mailboxMaxMessages: e.MAILBOX_MAX_MESSAGES,
     },
     welcomeFollowUpDelayMs: e.WELCOME_FOLLOW_UP_DELAY,
+    lane: {
+      /** Changing it re-maps keys to partitions: set it before the first item, as the declaration would. */
+      partitions: e.LANE_PARTITIONS,
+      batchSize: e.LANE_BATCH_SIZE,
+      retryBackoffMs: e.LANE_RETRY_BACKOFF,
+      batchesPerRun: e.LANE_BATCHES_PER_RUN,
+      idleCheckMs: e.LANE_IDLE_CHECK,
+    },
     auth: {
       /** `npm start` keeps its development key here (the whole file is the key). */
       devKeyFile: path.join(dataDir, 'dev-api-key'),

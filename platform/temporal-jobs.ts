@@ -19,7 +19,7 @@ import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/int
 import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config } from './config';
-import { currentTenant } from './tenancy';
+import { currentTenant, DEFAULT_TENANT } from './tenancy';
 import { CorrelationIdKey, TenantIdKey } from './temporal-keys';
 import type { WorkflowStart } from './temporal';
 
@@ -128,6 +128,9 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
   /** The end of a closed run's history, newest first (one bounded page). */
   const historyTail = (jobId: string, runId: string) =>
     withinRpcTimeout(() => service.getWorkflowExecutionHistoryReverse({ namespace, execution: { workflowId: jobId, runId }, maximumPageSize: TAIL_EVENTS }));
+
+  /** The Temporal ID of the caller's schedule `scheduleId`. */
+  const ownSchedule = (scheduleId: string) => `${currentTenant() ?? DEFAULT_TENANT}/${scheduleId}`;
 
   const management = {
     /** One page of jobs matching the filter (Temporal's own order: newest first within open and closed runs). */
@@ -247,6 +250,10 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
       await withinRpcTimeout(() => client.workflow.getHandle(jobId).cancel());
     },
 
+    /**
+     * Schedules belong to their tenant: in Temporal a schedule's ID is `<tenant>/<scheduleId>`, so
+     * another tenant's schedule is simply not there (404), and two tenants may use the same ID.
+     */
     schedules: {
       /** 'exists' when a schedule with this ID is already there (schedule IDs are business keys). */
       async create(schedule: ScheduleCreate): Promise<'created' | 'exists' | { invalidSpec: string }> {
@@ -254,7 +261,7 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
         try {
           await withinRpcTimeout(() =>
             client.schedule.create({
-              scheduleId: schedule.scheduleId,
+              scheduleId: ownSchedule(schedule.scheduleId),
               spec: schedule.spec.cron ? { cronExpressions: [schedule.spec.cron] } : { intervals: [{ every: schedule.spec.intervalMs! }] },
               action: {
                 type: 'startWorkflow',
@@ -282,11 +289,13 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
           throw err;
         }
       },
+      /** One page of the server's listing, the caller's tenant's schedules only (so a page may hold fewer than pageSize). */
       async list(pageSize: number, nextPageToken?: Uint8Array) {
         const page = await withinRpcTimeout(() => service.listSchedules({ namespace, maximumPageSize: pageSize, nextPageToken }));
+        const prefix = ownSchedule('');
         return {
-          schedules: (page.schedules ?? []).map((s) => ({
-            scheduleId: s.scheduleId!,
+          schedules: (page.schedules ?? []).filter((s) => s.scheduleId?.startsWith(prefix)).map((s) => ({
+            scheduleId: s.scheduleId!.slice(prefix.length),
             workflowType: s.info?.workflowType?.name ?? null,
             paused: s.info?.paused ?? false,
             note: s.info?.notes || null,
@@ -297,14 +306,14 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
       },
       /** Undefined when there is no such schedule. */
       async describe(scheduleId: string): Promise<ScheduleDescription | undefined> {
-        return withinRpcTimeout(() => client.schedule.getHandle(scheduleId).describe()).catch((err: unknown) => {
+        return withinRpcTimeout(() => client.schedule.getHandle(ownSchedule(scheduleId)).describe()).catch((err: unknown) => {
           if (err instanceof ScheduleNotFoundError) return undefined;
           throw err;
         });
       },
       /** Pause, unpause, trigger now or delete; 'not-found' when there is no such schedule. */
       async act(scheduleId: string, action: 'pause' | 'unpause' | 'trigger' | 'delete', note?: string): Promise<'done' | 'not-found'> {
-        const handle = client.schedule.getHandle(scheduleId);
+        const handle = client.schedule.getHandle(ownSchedule(scheduleId));
         try {
           await withinRpcTimeout(() =>
             action === 'pause' ? handle.pause(note) : action === 'unpause' ? handle.unpause(note) : action === 'trigger' ? handle.trigger('ALLOW_ALL') : handle.delete(),

@@ -14,6 +14,7 @@ import { liveEvents } from '../platform/live-events';
 import { createTemporalGateway, isTemporalUnavailable } from '../platform/temporal';
 import { jobs } from '../workflows/registry';
 import { deliverToSubscribers, deliverToWebhooks, wakeConsumerGroups } from './event-delivery';
+import { wakeOverdueLanes } from './lane-wakeup';
 
 /**
  * The outbox relay: publishes committed outbox rows to Temporal, then marks them published.
@@ -163,6 +164,7 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     const listener = await listen().catch((err: Error) => void log.warn({ err: err.message }, 'outbox LISTEN unavailable; polling only'));
     let backoffMs = config.outbox.pollIntervalMs;
     let consumerGroupsStarted = false;
+    let lanesCheckedAt = 0;
     try {
       while (!stopping) {
         try {
@@ -170,6 +172,10 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
           if (!consumerGroupsStarted) {
             await wakeConsumerGroups(gateway);
             consumerGroupsStarted = true;
+          }
+          if (Date.now() - lanesCheckedAt >= config.lane.idleCheckMs) {
+            lanesCheckedAt = Date.now();
+            await wakeOverdueLanes(gateway, db, config);
           }
           const handled = await publishBatch();
           await scrubWhenDue();

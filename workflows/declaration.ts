@@ -76,6 +76,32 @@ export interface OutboxTrigger<Input, Payload = unknown> {
   toInput(payload: Payload, config: Config): Input;
 }
 
+/**
+ * A job type that runs on the lane (docs/architecture.md, "The lane"): its jobs are rows in
+ * `lane_items`, enqueued in bulk (`POST /v1/lanes/<name>/items`) and run in batches by one
+ * long-lived workflow per partition, instead of one workflow each.
+ */
+export interface LaneSpec<Item = unknown> {
+  /** Fixed per job type (LANE_PARTITIONS overrides it): an item's partition is a hash of its key. */
+  partitions: number;
+  /** Items per batch (LANE_BATCH_SIZE overrides it). */
+  batchSize: number;
+  /** Items of one batch run at once (in claim order, this many in flight). */
+  concurrency: number;
+  maxAttempts: number;
+  /** The first retry's wait (LANE_RETRY_BACKOFF overrides it), doubling up to `maxBackoffMs`. */
+  backoffMs: number;
+  maxBackoffMs: number;
+  /** One item's input (zod): a bulk request is refused whole, each bad item named by index. */
+  item: z.ZodType<Item>;
+  /**
+   * One item's effect, in an activity. It may run again after a crash, so it must be exactly
+   * once in effect, keyed by `itemId` (e.g. `once()`, or sendEmail's idempotency key).
+   * A non-retryable ApplicationFailure fails the item at once.
+   */
+  run(deps: ActivityDeps, item: Item, context: { itemId: string; key: string; /** The tenant that enqueued it: the effect stays inside it. */ tenantId: string }): Promise<unknown>;
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds jobs of every input type
 export interface JobDeclaration<Input = any> {
   /** The job type's name in the API and docs, e.g. 'order'. */
@@ -94,6 +120,8 @@ export interface JobDeclaration<Input = any> {
   status?: StatusRoute<Input, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   messages?: Array<MessageRoute<any, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
   outbox?: OutboxTrigger<Input, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Runs on the lane rather than one workflow per job (its workflow is then the lane's). */
+  lane?: LaneSpec<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 /** Declare a job type: the identity function, there for the type checking of each field against `Input`. */
@@ -101,5 +129,7 @@ export const declareJob = <Input>(job: JobDeclaration<Input>): JobDeclaration<In
 
 /** A submit route whose `toInput` is typed by its own params and body schemas. */
 export const submitRoute = <Input, Params, Body>(route: SubmitRoute<Input, Params, Body>) => route;
+/** A lane whose `run` is typed by its own item schema. */
+export const laneSpec = <Item>(lane: LaneSpec<Item>) => lane;
 /** A message route whose handlers are typed by its own params and body schemas. */
 export const messageRoute = <Params, Body = undefined>(route: MessageRoute<Params, Body>) => route;

@@ -1,6 +1,7 @@
 // The worker bundles this file: every workflow Conveyor runs is exported here (one line per job
 // type in workflows/registry.ts).
 export { deposit } from './deposit/workflow';
+export { lane } from './lane/workflow';
 export { order } from './order/workflow';
 export { restock } from './restock/workflow';
 export { shipment } from './shipment/workflow';

@@ -8,6 +8,9 @@
 import { createActivities, type ActivityDeps } from '../activities';
 import type { JobDeclaration } from './declaration';
 import { depositJob } from './deposit/job';
+import { createLaneActivities } from './lane/activities';
+import { laneJob } from './lane/job';
+import { notificationEmailJob } from './notification-email/job';
 import { orderJob } from './order/job';
 import { restockJob } from './restock/job';
 import { shipmentJob } from './shipment/job';
@@ -15,11 +18,23 @@ import { reactionJob, streamConsumerJob, topicSubscriberJob } from './streams/jo
 import { webhookDeliveryJob } from './webhook-delivery/job';
 import { welcomeEmailJob } from './welcome-email/job';
 
-export const jobs: JobDeclaration[] = [welcomeEmailJob, depositJob, orderJob, shipmentJob, restockJob, streamConsumerJob, topicSubscriberJob, reactionJob, webhookDeliveryJob];
+export const jobs: JobDeclaration[] = [
+  welcomeEmailJob,
+  depositJob,
+  orderJob,
+  shipmentJob,
+  restockJob,
+  webhookDeliveryJob,
+  notificationEmailJob,
+  streamConsumerJob,
+  topicSubscriberJob,
+  reactionJob,
+  laneJob,
+];
 
 /** Every activity a worker registers: the shared ones (activities/) and each job's own. */
 export function createAllActivities(deps: ActivityDeps) {
-  return Object.assign(createActivities(deps), ...jobs.map((job) => job.activities?.(deps) ?? {})) as ReturnType<typeof createActivities>;
+  return Object.assign(createActivities(deps), createLaneActivities(deps, jobs), ...jobs.map((job) => job.activities?.(deps) ?? {})) as ReturnType<typeof createActivities>;
 }
 
 /** The declaration whose workflow type this is, if any (internal workflows of tests and benchmarks have none). */

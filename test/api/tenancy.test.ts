@@ -51,7 +51,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   };
 
   // Tenant A's resources.
-  const a = { accountId: uniqueTag('acct'), userId: uniqueTag('u'), welcomeUserId: uniqueTag('w'), orderId: uniqueTag('o'), sku: '', depositJob: '', restockId: '', outboxSeq: 0 };
+  const a = { accountId: uniqueTag('acct'), userId: uniqueTag('u'), welcomeUserId: uniqueTag('w'), orderId: uniqueTag('o'), sku: '', depositJob: '', restockId: '', outboxSeq: 0, scheduleId: uniqueTag('sched'), laneItemId: '' };
 
   beforeAll(async () => {
     d = await startTestDeployment({ env: { ...databaseEnv(await target()), CODEC_SERVER_TOKEN: 'codec-operator-token-0123456789' }, mail: true, worker: true, relay: true });
@@ -79,6 +79,12 @@ describe.each(testDatabases())('%s', (_name, target) => {
       .values({ tenant_id: tenantA, aggregate_type: 'test', aggregate_id: uniqueTag('agg'), event_type: 'Unknown', payload: '{}', correlation_id: corrA, created_at: new Date().toISOString(), attempts: 5, next_attempt_at: new Date().toISOString(), claimed_by: null, claimed_until: null, published_at: null, published_by: null, last_error: 'test', parked_at: new Date().toISOString() })
       .execute();
     a.outboxSeq = Number((await d.db.selectFrom('outbox').select('seq').where('tenant_id', '=', tenantA).where('event_type', '=', 'Unknown').executeTakeFirstOrThrow()).seq);
+    // A's schedule (paused: it only has to exist) and a lane item of A's.
+    const schedule = { jobType: 'welcome-email', interval: '1h', paused: true, input: { userId: uniqueTag('s'), email: 's@example.com', name: 'Sam' } };
+    expect((await asA('POST', '/v1/schedules', { scheduleId: a.scheduleId, ...schedule })).status).toBe(201);
+    const laneItem = await asA('POST', '/v1/lanes/notification-email/items', { key: uniqueTag('k'), input: { userId: a.userId } });
+    expect(laneItem.status).toBe(202);
+    a.laneItemId = laneItem.body.itemId;
     await waitFor("A's welcome email", async () => ((await readMailbox(d.mailboxDir)).some((m) => m.to?.includes('w@example.com')) ? true : undefined));
   });
 
@@ -116,9 +122,38 @@ describe.each(testDatabases())('%s', (_name, target) => {
     'POST /v1/keys': { path: '/v1/keys', body: { tenant: tenantB, scopes: ['admin'] }, b: 403 },
     'GET /v1/keys': { path: '/v1/keys', b: 403 },
     'DELETE /v1/keys/:keyId': { path: `/v1/keys/${keyA.slice(4, 20)}`, b: 403 },
+    // The jobs API: lists are the caller's own; another tenant's job is not there.
+    'GET /v1/jobs': { path: `/v1/jobs?correlationId=${corrA}`, b: { status: 200, check: (body) => expect(body.jobs).toEqual([]) } },
+    'POST /v1/jobs/:jobId/retry': { path: `/v1/jobs/${encodeURIComponent(a.depositJob)}/retry`, b: 404 },
+    'POST /v1/jobs/:jobId/cancel': { path: `/v1/jobs/${encodeURIComponent(`order:${a.orderId}`)}/cancel`, b: 404 },
+    'POST /v1/jobs/retries': { path: '/v1/jobs/retries', body: { status: 'FAILED' }, b: { status: 200, check: (body) => expect(body.retried).toBe(0) } },
+    // Schedules are per tenant (their Temporal ID is `<tenant>/<scheduleId>`): B makes its own, never sees or moves A's.
+    'POST /v1/schedules': {
+      path: '/v1/schedules',
+      body: { scheduleId: `${a.scheduleId}-b`, jobType: 'welcome-email', interval: '1h', paused: true, input: { userId: uniqueTag('s'), email: 'evil@example.com', name: 'Eve' } },
+      b: { status: 201 },
+    },
+    'GET /v1/schedules': { path: '/v1/schedules', b: { status: 200, check: (body) => expect(body.schedules.map((x: { scheduleId: string }) => x.scheduleId)).not.toContain(a.scheduleId) } },
+    'GET /v1/schedules/:scheduleId': { path: `/v1/schedules/${a.scheduleId}`, b: 404 },
+    'POST /v1/schedules/:scheduleId/pause': { path: `/v1/schedules/${a.scheduleId}/pause`, b: 404 },
+    'POST /v1/schedules/:scheduleId/unpause': { path: `/v1/schedules/${a.scheduleId}/unpause`, b: 404 },
+    'POST /v1/schedules/:scheduleId/trigger': { path: `/v1/schedules/${a.scheduleId}/trigger`, b: 404 },
+    'DELETE /v1/schedules/:scheduleId': { path: `/v1/schedules/${a.scheduleId}`, b: 404 },
+    // Webhook endpoints are the platform operators' (admin) until they are scoped per tenant.
+    'POST /v1/webhook-endpoints': { path: '/v1/webhook-endpoints', body: { url: 'https://evil.example/hook', eventTypes: ['OrderCreated'] }, b: 403 },
+    'GET /v1/webhook-endpoints': { path: '/v1/webhook-endpoints', b: 403 },
+    'GET /v1/webhook-endpoints/:endpointId': { path: '/v1/webhook-endpoints/whe-1', b: 403 },
+    'DELETE /v1/webhook-endpoints/:endpointId': { path: '/v1/webhook-endpoints/whe-1', b: 403 },
+    // The lane: B's items are B's (an item for A's user mails nobody: users are looked up in the item's tenant).
+    'POST /v1/lanes/:jobType/items': { path: '/v1/lanes/notification-email/items', body: { key: uniqueTag('k-b'), input: { userId: a.userId } }, b: { status: 202 } },
+    'GET /v1/lanes/:jobType/items': { path: `/v1/lanes/notification-email/items?correlationId=${corrA}`, b: { status: 200, check: (body) => expect(body.items).toEqual([]) } },
+    'GET /v1/lanes/:jobType/items/:itemId': { path: `/v1/lanes/notification-email/items/${a.laneItemId}`, b: 404 },
+    'GET /v1/lanes/:jobType/failed': { path: '/v1/lanes/notification-email/failed', b: { status: 200, check: (body) => expect(body.items.map((i: { itemId: string }) => i.itemId)).not.toContain(a.laneItemId) } },
+    'POST /v1/lanes/:jobType/items/:itemId/retry': { path: `/v1/lanes/notification-email/items/${a.laneItemId}/retry`, b: 404 },
+    'GET /v1/lanes/:jobType': { path: '/v1/lanes/notification-email', b: { status: 200 } },
   });
 
-  const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs', 'GET /metrics']);
+  const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs', 'GET /docs/init.js', 'GET /metrics']);
   /** The codec server has its own gate (the operator's CODEC_SERVER_TOKEN): tested below, and in test/pii. */
   const ownGate = (path: string) => path.startsWith('/codecs');
   const routes = () => routeTable(app).filter((r) => r.method !== 'HEAD' && !PUBLIC.has(`${r.method} ${r.path}`) && !ownGate(r.path));
