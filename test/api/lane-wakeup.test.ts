@@ -27,5 +27,8 @@ describe.each(testDatabases())('%s', (_name, target) => {
       const row = await d.db.selectFrom('lane_items').select('status').where('item_id', '=', item!.itemId).executeTakeFirstOrThrow();
       return row.status === 'succeeded' ? true : undefined;
     }, 30_000);
+    // …and its effect happened once: the user's mail is recorded under the item's key.
+    const sent = await d.db.selectFrom('sent_emails').select(['idempotency_key', 'recipient']).where('recipient', '=', `${tag}@example.com`).execute();
+    expect(sent).toEqual([{ idempotency_key: `notification-email/${item!.itemId}`, recipient: `${tag}@example.com` }]);
   });
 });
