@@ -24,7 +24,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
-import { openDatabase } from '../db/database';
+import { sql } from 'kysely';
+import { openDatabase, type Database } from '../db/database';
 import { ensureTemporalBinaries, TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../platform/temporal-binaries';
 import { startMailCatcher } from '../platform/mail-catcher';
 import { freePort } from '../platform/ports';
@@ -33,7 +34,7 @@ import { laneCounts } from '../db/lane';
 import { DEFAULT_TENANT } from '../platform/tenancy';
 import { startBullmqFaultSystem } from './lib/bullmq-fault';
 import { measureEndToEnd } from './lib/end-to-end';
-import { KILL_KINDS, runUnderFault, type FaultResult, type FaultSystem, type KillKind } from './lib/faults';
+import { faultJobIds, KILL_KINDS, runUnderFault, type FaultResult, type FaultSystem, type KillKind } from './lib/faults';
 import { kneesByBatchSize } from './lib/knee';
 import { closeHttpAgent, nowMs, postAccepted, postJson } from './lib/load';
 import { installCleanup, killAllNow, round, startNodeChild, type Child } from './lib/procs';
@@ -44,23 +45,23 @@ const quick = process.argv.includes('--quick');
 const root = path.resolve(__dirname, '..');
 
 /**
- * Full sizes fit about 14 minutes on 2 cores: ~4 end to end (the per-workflow paths take ~25 s
- * for the burst), ~1 bulk, ≤ 5 grid (each cell stops after gridCellSeconds), ~4 fault runs (a
- * killed BullMQ worker's job waits for its 30 s lock and the 30 s stalled check).
+ * Full sizes fit about 13 minutes on 2 cores: ~3 end to end (the per-workflow paths take ~20 s
+ * for the burst), ~0.5 bulk, ≤ 4 grid (each cell stops after gridCellSeconds), ~6 fault runs (a
+ * killed BullMQ worker's job waits for its 30 s lock and the 30 s stalled check, twice).
  */
 export const laneParams = quick
   ? {
       e2eRate: 10, e2eSeconds: 1, burstJobs: 40, burstConcurrency: 16,
       bulkItems: 2_000, bulkConcurrency: 2,
       gridItems: 200, gridCellSeconds: 20, partitions: [2], batchSizes: [10],
-      fault: { rate: 10, seconds: 4, kills: 1, retryForSeconds: 20, drainTimeoutSeconds: 60 },
+      fault: { rate: 10, seconds: 4, kills: 1, burstBeforeKill: 40, killIntoBurstMs: 200, retryForSeconds: 20, drainTimeoutSeconds: 60 },
       faultRuns: ['lane:server'],
     }
   : {
       e2eRate: 20, e2eSeconds: 15, burstJobs: 1_000, burstConcurrency: 64,
       bulkItems: 50_000, bulkConcurrency: 4,
-      gridItems: 3_000, gridCellSeconds: 20, partitions: [1, 2, 4, 8], batchSizes: [1, 10, 100],
-      fault: { rate: 20, seconds: 12, kills: 2, retryForSeconds: 30, drainTimeoutSeconds: 150 },
+      gridItems: 3_000, gridCellSeconds: 15, partitions: [1, 2, 4, 8], batchSizes: [1, 10, 100],
+      fault: { rate: 20, seconds: 10, kills: 2, burstBeforeKill: 200, killIntoBurstMs: 200, retryForSeconds: 30, drainTimeoutSeconds: 150 },
       faultRuns: ['lane', 'bullmq-aof', 'bullmq'].flatMap((system) => KILL_KINDS.map((kill) => `${system}:${kill}`)),
     };
 if (process.env.BENCH_LANE_FAULTS) laneParams.faultRuns = process.env.BENCH_LANE_FAULTS.split(',').map((s) => s.trim());
@@ -104,7 +105,13 @@ function serverPid(watchdogPid: number): number {
   return Number(children[0]);
 }
 
-const LANE_DURABILITY = 'items in SQLite (WAL), committed before the 202';
+/** How the lane's items are kept: read from the database the API opens (openDatabase, the same settings). */
+let laneDurability = 'items in SQLite (WAL), committed before the 202';
+async function readLaneDurability(db: Database): Promise<void> {
+  const level = (await sql<{ synchronous: number }>`PRAGMA synchronous`.execute(db)).rows[0]?.synchronous;
+  const name = ['OFF', 'NORMAL', 'FULL', 'EXTRA'][level ?? -1] ?? String(level);
+  laneDurability = `items in SQLite (WAL, synchronous=${name}), committed before the 202`;
+}
 
 /**
  * Conveyor with the lane: Temporal dev server, the API and worker as child processes, the SMTP
@@ -130,6 +137,7 @@ async function startLaneSystem(ctx: BenchContext, label: string, lane: { partiti
     stops.push(() => sink.close());
     const db = await openDatabase({ kind: 'sqlite', file: path.join(dir, 'conveyor.sqlite') });
     stops.push(() => db.destroy());
+    await readLaneDurability(db);
     const env: NodeJS.ProcessEnv = {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_TASK_QUEUE: 'bench-lane',
@@ -174,7 +182,7 @@ async function startLaneSystem(ctx: BenchContext, label: string, lane: { partiti
     };
     const fault: FaultSystem = {
       name: 'lane',
-      durability: `${LANE_DURABILITY}; Temporal dev server ${lane.serverFile ? 'on a SQLite file (WAL, synchronous=NORMAL)' : 'in memory'}`,
+      durability: `${laneDurability}; Temporal dev server ${lane.serverFile ? 'on a SQLite file (WAL, synchronous=NORMAL)' : 'in memory'}`,
       enqueue: (id, signal) => postAccepted(itemsUrl, item(id), signal, apiKey),
       deliveries: () => readLaneDeliveries(mailbox),
       pid: (kind) => (kind === 'server' ? serverPid(temporal!.process.pid!) : current(kind)!.pid),
@@ -238,7 +246,7 @@ async function endToEnd(ctx: BenchContext) {
     await lane.seedUsers(endToEndIds());
     const measured = await measureEndToEnd(lane, e2e);
     log(`1. lane: e2e p50 ${measured.rate.endToEnd.p50Ms} ms p99 ${measured.rate.endToEnd.p99Ms} ms | burst ${measured.burst.throughputPerSecond} jobs/s`);
-    rows.push({ system: 'lane', durability: `${LANE_DURABILITY}; Temporal dev server in memory`, ...measured });
+    rows.push({ system: 'lane', durability: `${laneDurability}; Temporal dev server in memory`, ...measured });
   } finally {
     await lane.stop();
   }
@@ -341,7 +349,6 @@ async function grid(ctx: BenchContext) {
 /** One fault run per `system:kill` of laneParams.faultRuns, each on a fresh system. */
 async function faults(ctx: BenchContext) {
   const results: FaultResult[] = [];
-  const jobCount = Math.round(laneParams.fault.rate * laneParams.fault.seconds);
   for (const run of laneParams.faultRuns) {
     const [system, kill] = run.split(':') as [string, KillKind];
     if (!KILL_KINDS.includes(kill) || !['lane', 'bullmq-aof', 'bullmq'].includes(system)) throw new Error(`BENCH_LANE_FAULTS: '${run}' is not <lane|bullmq-aof|bullmq>:<${KILL_KINDS.join('|')}>`);
@@ -352,7 +359,7 @@ async function faults(ctx: BenchContext) {
       const lane = await startLaneSystem(ctx, tag, { serverFile: true });
       sys = lane.fault;
       // The lane mails known users only: every job's user exists before its POST, as after a signup.
-      await lane.seedUsers(Array.from({ length: jobCount }, (_, i) => `${tag}-${i}`)).catch(async (err: unknown) => {
+      await lane.seedUsers(faultJobIds(tag, laneParams.fault)).catch(async (err: unknown) => {
         await lane.stop();
         throw err;
       });

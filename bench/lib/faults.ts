@@ -42,9 +42,13 @@ export interface FaultParams {
   seconds: number;
   /** Kills of the one kind, spread evenly over the load. */
   kills: number;
+  /** Jobs enqueued in a burst just before each kill (32 callers), so work is queued and in flight when it lands. */
+  burstBeforeKill: number;
+  /** How far into that burst the kill lands. */
+  killIntoBurstMs: number;
   /** How long a client keeps retrying a POST that failed. */
   retryForSeconds: number;
-  /** Upper bound for "everything acknowledged is delivered and nothing is left to do". */
+  /** Upper bound for "nothing is left to do" after the load. */
   drainTimeoutSeconds: number;
 }
 
@@ -107,19 +111,56 @@ export interface KillRecord {
   downSeconds: number;
 }
 
+/** Every job ID a fault run may use (the steady load's, then each kill's burst), so users can exist before it starts. */
+export function faultJobIds(tag: string, params: FaultParams): string[] {
+  return [
+    ...Array.from({ length: Math.max(1, Math.round(params.rate * params.seconds)) }, (_, i) => `${tag}-${i}`),
+    ...Array.from({ length: params.kills }, (_, k) => Array.from({ length: params.burstBeforeKill }, (_, j) => `${tag}-k${k + 1}-${j}`)).flat(),
+  ];
+}
+
 /**
- * One fault run on a started system: load with retrying clients, `params.kills` kills of `kind`
- * (each restarted at once), then wait until everything acknowledged is delivered and the system
- * has nothing left to do (so a re-send that is still to come is counted), then count.
+ * One fault run on a started system: a steady open-loop load with retrying clients, and
+ * `params.kills` kills of `kind`, each landing `killIntoBurstMs` into a burst of
+ * `burstBeforeKill` jobs (so work is queued and in flight when the process dies, whatever the
+ * system's speed) and restarted at once; then wait until the system has nothing left to do (so a
+ * re-send that is still to come is counted), then count.
  */
 export async function runUnderFault(sys: FaultSystem, kind: KillKind, params: FaultParams, tag: string) {
-  const ids = (i: number) => `${tag}-${i}`;
   const acknowledged = new Set<string>();
+  const failures: string[] = [];
+  let neverAcknowledged = 0;
+  /** Enqueue like a real client: a failed POST is retried with the same ID (safe: the ID is the key). */
+  const enqueueRetrying = async (id: string) => {
+    const giveUp = nowMs() + params.retryForSeconds * 1000;
+    for (let backoff = 200; ; backoff = Math.min(2_000, backoff * 2)) {
+      try {
+        await sys.enqueue(id, AbortSignal.timeout(5_000));
+        acknowledged.add(id);
+        return;
+      } catch (err) {
+        if (nowMs() + backoff > giveUp) {
+          neverAcknowledged++;
+          if (failures.length < 5) failures.push(`${id}: ${(err as Error)?.message ?? err}`);
+          return;
+        }
+        await sleep(backoff);
+      }
+    }
+  };
   const kills: KillRecord[] = [];
+  const bursts: Array<Promise<void>> = [];
   const t0 = nowMs();
   const killer = (async () => {
     for (let k = 1; k <= params.kills; k++) {
       await sleep(Math.max(0, t0 + (k * params.seconds * 1000) / (params.kills + 1) - nowMs()));
+      const burst = Array.from({ length: params.burstBeforeKill }, (_, j) => `${tag}-k${k}-${j}`);
+      bursts.push(
+        Promise.all(Array.from({ length: 32 }, async () => {
+          for (let id = burst.shift(); id !== undefined; id = burst.shift()) await enqueueRetrying(id);
+        })).then(() => undefined),
+      );
+      await sleep(params.killIntoBurstMs);
       const pid = sys.pid(kind);
       const killedAt = nowMs();
       const signal = await sys.kill(kind);
@@ -127,29 +168,19 @@ export async function runUnderFault(sys: FaultSystem, kind: KillKind, params: Fa
       kills.push({ at: round((killedAt - t0) / 1000, 1), pid, signal, restartedPid: sys.pid(kind), downSeconds: round((nowMs() - killedAt) / 1000, 1) });
     }
   })();
-  const load = await openLoop({
+  await openLoop({
     rate: params.rate,
     durationMs: params.seconds * 1000,
     timeoutMs: (params.retryForSeconds + 10) * 1000,
-    fire: async (i) => {
-      const id = ids(i);
-      const giveUp = nowMs() + params.retryForSeconds * 1000;
-      for (let backoff = 200; ; backoff = Math.min(2_000, backoff * 2)) {
-        try {
-          await sys.enqueue(id, AbortSignal.timeout(5_000));
-          acknowledged.add(id);
-          return;
-        } catch (err) {
-          if (nowMs() + backoff > giveUp) throw err;
-          await sleep(backoff);
-        }
-      }
-    },
+    fire: (i) => enqueueRetrying(`${tag}-${i}`),
   });
   await killer;
+  await Promise.all(bursts);
   const loadSeconds = (nowMs() - t0) / 1000;
 
-  // Drained: every acknowledged job delivered and nothing unfinished, twice in a row a second apart.
+  // Drained: the system has nothing unfinished, in two checks a second apart when every
+  // acknowledged job was delivered, in five when some were not (those are lost: nothing is left
+  // that could still send them).
   const drainStart = nowMs();
   let drained = false;
   let calm = 0;
@@ -157,23 +188,23 @@ export async function runUnderFault(sys: FaultSystem, kind: KillKind, params: Fa
     const delivered = new Set(sys.deliveries().map((d) => d.jobId));
     const waiting = [...acknowledged].filter((id) => !delivered.has(id)).length;
     const unfinished = await sys.unfinished().catch(() => Infinity);
-    calm = waiting === 0 && unfinished === 0 ? calm + 1 : 0;
-    if (calm >= 2) {
+    calm = unfinished === 0 ? calm + 1 : 0;
+    if (calm >= (waiting === 0 ? 2 : 5)) {
       drained = true;
       break;
     }
     await sleep(1_000);
   }
-  const jobs = new Map(Array.from({ length: load.sent }, (_, i) => [ids(i), acknowledged.has(ids(i))]));
+  const jobs = new Map(faultJobIds(tag, params).map((id) => [id, acknowledged.has(id)]));
   const counts = countDeliveries(jobs, sys.deliveries());
   return {
     system: sys.name,
     durability: sys.durability,
     kill: kind,
-    jobs: load.sent,
+    jobs: jobs.size,
     acknowledged: acknowledged.size,
-    neverAcknowledged: load.errors,
-    errorSamples: load.errorSamples,
+    neverAcknowledged,
+    errorSamples: failures,
     kills,
     /** Every kill hit a live process, which died of SIGKILL and was replaced by a new one. */
     faultProven: kills.length === params.kills && kills.every((k) => k.signal === 'SIGKILL' && k.restartedPid !== k.pid),

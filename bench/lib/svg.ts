@@ -90,8 +90,11 @@ export function barChart(o: { title: string; yLabel: string; categories: string[
   }
   o.categories.forEach((c, ci) => {
     const gx = M.left + ci * groupW;
-    const label = c.split('\n').map((line, li) => `<tspan x="${gx + groupW / 2}" dy="${li === 0 ? 0 : 13}">${esc(line)}</tspan>`).join('');
-    parts.push(`<text x="${gx + groupW / 2}" y="${M.top + ph + (c.includes('\n') ? 14 : 18)}" text-anchor="middle"${c.includes('\n') ? ' font-size="10"' : ''}>${label}</text>`);
+    if (!c.includes('\n')) parts.push(`<text x="${gx + groupW / 2}" y="${M.top + ph + 18}" text-anchor="middle">${esc(c)}</text>`);
+    else {
+      const lines = c.split('\n').map((line, li) => `<tspan x="${gx + groupW / 2}" dy="${li === 0 ? 0 : 13}">${esc(line)}</tspan>`);
+      parts.push(`<text x="${gx + groupW / 2}" y="${M.top + ph + 14}" text-anchor="middle" font-size="10">${lines.join('')}</text>`);
+    }
     o.series.forEach((s, si) => {
       const v = s.values[ci];
       if (v === undefined) return;
