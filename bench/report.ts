@@ -385,6 +385,13 @@ export function laneSection(lane: Results, chartDir: string, chartRel: string): 
       '| --- | --- | --- | --- |',
       ...bulk.map((r) => `| ${r.system} | ${r.durability} | ${r.items} | ${n(r.itemsPerSecond, 0)} |`),
       '',
+      chart('lane-bulk.svg', barChart({
+        title: 'Bulk acceptance: items committed per second',
+        yLabel: 'items/s (acknowledged)',
+        categories: bulk.map((r) => r.system.replace(/^BullMQ addBulk \(AOF\)$/, 'BullMQ addBulk\nAOF everysec').replace(/^BullMQ addBulk$/, 'BullMQ addBulk\nno persistence').replace(/^lane bulk POST$/, 'lane bulk POST\nSQLite WAL')),
+        series: [{ name: 'items/s', values: bulk.map((r) => r.itemsPerSecond) }],
+      }), 'bulk acceptance by system'),
+      '',
     );
     for (const other of ['BullMQ addBulk (AOF)', 'BullMQ addBulk']) {
       const o = rate(other);
@@ -411,6 +418,7 @@ export function laneSection(lane: Results, chartDir: string, chartRel: string): 
         xLabel: 'partitions',
         yLabel: 'items/s (log scale)',
         x: partitions,
+        xLabels: partitions.map(String),
         series: batchSizes.map((b) => ({ name: `batch ${b}`, y: partitions.map((p) => cell(p, b)?.itemsPerSecond) })),
         marks: knees.filter((k) => k.partitions !== null).map((k) => ({ series: batchSizes.indexOf(k.batchSize), index: partitions.indexOf(k.partitions), label: 'knee' })),
       }), 'lane throughput by partitions and batch size'),

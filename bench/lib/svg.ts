@@ -38,6 +38,8 @@ export function lineChart(o: {
   xLabel: string;
   yLabel: string;
   x: number[];
+  /** Labels for the x values (default: the values, formatted). */
+  xLabels?: string[];
   series: Array<{ name: string; y: Array<number | undefined> }>;
   marks?: Array<{ series: number; index: number; label: string }>;
 }): string {
@@ -52,7 +54,7 @@ export function lineChart(o: {
   for (let d = lo; d <= hi; d *= 10) {
     parts.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${ys(d)}" y2="${ys(d)}" stroke="#ddd"/><text x="${M.left - 6}" y="${ys(d) + 4}" text-anchor="end">${fmt(d)}</text>`);
   }
-  o.x.forEach((x, i) => parts.push(`<text x="${xs(i)}" y="${M.top + ph + 18}" text-anchor="middle">${fmt(x)}</text>`));
+  o.x.forEach((x, i) => parts.push(`<text x="${xs(i)}" y="${M.top + ph + 18}" text-anchor="middle">${esc(o.xLabels?.[i] ?? fmt(x))}</text>`));
   parts.push(`<text x="${M.left + pw / 2}" y="${H - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   o.series.forEach((s, si) => {
