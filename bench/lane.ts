@@ -164,8 +164,7 @@ async function startLaneSystem(ctx: BenchContext, label: string, lane: { partiti
       server: async () => void (temporal = await startTemporal(ctx, `${label}-lane`, { ...server, port: temporalPort })),
     };
     stops.push(async () => worker?.stop(), async () => api?.stop());
-    await start.api();
-    await start.worker();
+    await Promise.all([start.api(), start.worker()]); // the database is migrated already (openDatabase above)
     const apiKey = await readApiKey(dir); // the API child's development key
     const item = (id: string) => ({ key: id, input: { userId: id } });
     const itemsUrl = `${url}/v1/lanes/notification-email/items`;
