@@ -376,7 +376,7 @@ async function faults(ctx: BenchContext) {
   return results;
 }
 
-/** What a run must show for its numbers to mean anything; a quick run exits 1 on any of these. */
+/** What a run must show for its numbers to mean anything; any run exits 1 on one of these (after writing its results). */
 function harnessProblems(r: { endToEnd?: Awaited<ReturnType<typeof endToEnd>>; bulk?: Awaited<ReturnType<typeof bulkAcceptance>>; grid?: Awaited<ReturnType<typeof grid>>; faults?: FaultResult[] }): string[] {
   const problems: string[] = [];
   for (const row of r.endToEnd?.rows ?? []) {
