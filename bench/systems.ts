@@ -55,13 +55,15 @@ export interface ServerVariant {
   settings?: DevServerSettings;
   /** Persist to a SQLite file, as `npm start` does, instead of memory. */
   dbFile?: boolean;
+  /** Listen on this port (a restart after a kill keeps its address); a free one otherwise. */
+  port?: number;
 }
 
 export async function startTemporal(ctx: BenchContext, label: string, variant: ServerVariant = {}): Promise<DevServer & { client: Client }> {
   const server = await startDevServer({
     executable: requireBinary(TEMPORAL_CLI),
     ip: '127.0.0.1',
-    port: await freePort(),
+    port: variant.port ?? (await freePort()),
     logFile: path.join(ctx.workDir, `temporal-${label}.log`),
     settings: variant.settings,
     dbFile: variant.dbFile ? path.join(ctx.workDir, `temporal-${label}.sqlite`) : undefined,
@@ -79,8 +81,9 @@ export async function startTemporal(ctx: BenchContext, label: string, variant: S
   };
 }
 
-export async function startRedis(ctx: BenchContext, label: string, durability: { aof?: boolean } = {}): Promise<{ port: number; child: Child; stop(): Promise<void> }> {
-  const port = await freePort();
+/** `port`: listen there (a restart after a kill keeps its address and, with `aof`, its file). */
+export async function startRedis(ctx: BenchContext, label: string, durability: { aof?: boolean; port?: number } = {}): Promise<{ port: number; child: Child; stop(): Promise<void> }> {
+  const port = durability.port ?? (await freePort());
   // In memory by default, like the in-memory dev server: no RDB snapshots, no AOF. With `aof`,
   // every write is appended to a file fsynced once a second (Redis's recommended durable setting).
   const persistence = durability.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', ctx.workDir, '--appendfilename', `${label}.aof`] : ['--appendonly', 'no'];
