@@ -6,6 +6,7 @@
 import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
+import { renderClusterSection } from './cluster-report';
 import { barChart, lineChart } from './lib/svg';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the shape is whatever run.ts measured */
@@ -292,6 +293,8 @@ function patternSections(): string[] {
   }
   lines.push(...laneSection());
   lines.push(...engineSection());
+  const cluster = readResults('cluster');
+  if (cluster) lines.push(...renderClusterSection(cluster));
   return lines;
 }
 

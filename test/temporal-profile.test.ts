@@ -134,7 +134,7 @@ test('a profile\'s API key turns TLS on for real: the plain-text dev server cann
 });
 
 test('`npm run temporal:setup` connects through TEMPORAL_PROFILE with no TEMPORAL_ADDRESS set', async () => {
-  const env = { ...process.env, TEMPORAL_CONFIG_FILE: localProfiles(), TEMPORAL_PROFILE: 'local' };
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_CONFIG_FILE: localProfiles(), TEMPORAL_PROFILE: 'local' };
   delete env.TEMPORAL_ADDRESS;
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bin/temporal-setup.ts'], { cwd: root, env });
   expect(stdout).toContain(`temporal:setup ${devServer()}: nothing to create`);
