@@ -87,12 +87,13 @@ function cpuMeter(procs: Measured[]) {
   const before = new Map(procs.map((p) => [p.pid, treeCpuSeconds(p.pid)]));
   return () => {
     const wall = (performance.now() - started) / 1000;
-    return procs.map((p) => {
+    const usage = procs.map((p) => {
       const a = before.get(p.pid);
       const b = treeCpuSeconds(p.pid);
       const cpuSeconds = a === undefined || b === undefined ? NaN : b - a;
       return { ...p, cpuSeconds: round(cpuSeconds, 2), cpuCores: round(cpuSeconds / wall, 2) };
     });
+    return { usage, wallSeconds: wall };
   };
 }
 
@@ -246,7 +247,7 @@ async function runSetup(ctx: BenchContext, setup: Setup, label: string) {
     );
     const enqueueSeconds = (nowMs() - t0) / 1000;
     const allDelivered = await waitDelivered([...acceptedAt.keys()], DELIVERY_TIMEOUT_MS);
-    const usage = meter();
+    const { usage, wallSeconds } = meter();
     const byId = delivered();
     const h = newHistogram();
     let lastAt = t0;
@@ -292,7 +293,7 @@ async function runSetup(ctx: BenchContext, setup: Setup, label: string) {
       /** Temporal and Conveyor together, the harness left out: what the setup itself spent per job. */
       cpuMsPerJob: round((systemCpu * 1000) / accepted, 2),
       /** Cores busy on average during the burst (everything measured, the harness included). */
-      coresBusy: round(cpuTotal / seconds, 2),
+      coresBusy: round(cpuTotal / wallSeconds, 2),
     };
     log(`${setup.name}: ${result.burst.jobsPerSecond} jobs/s, e2e p50 ${endToEnd.p50Ms} ms p99 ${endToEnd.p99Ms} ms, ${accepted} accepted (${errors} errors, ${lost} lost, ${duplicates} duplicated), ${result.cpuMsPerJob} CPU ms/job (Temporal + Conveyor), ${result.coresBusy} cores busy`);
     return result;
