@@ -44,16 +44,17 @@ export function renderClusterSection(r: Results, quick = false): string[] {
     `(the cluster's build and start: ${r.clusterStartSeconds} s). Every process, the load generator included, shares those ${m.nproc} cores:`,
     'read the numbers as relative.',
     '',
-    '| setup | jobs/s | e2e p50 / p99 ms | accepted (errors, lost, duplicated) | CPU s: Temporal / Conveyor / harness | CPU ms per job (Temporal + Conveyor) | cores busy |',
+    '| setup | jobs/s | e2e p50 / p99 ms | accepted (errors, lost, duplicated) | CPU s: Temporal / Conveyor / harness | CPU ms per job (Temporal + Conveyor) | cores busy: these processes / whole machine |',
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...setups.map(
       (s) =>
-        `| ${s.name} | ${n(s.burst.jobsPerSecond)} | ${n(s.burst.endToEnd.p50Ms, 0)} / ${n(s.burst.endToEnd.p99Ms, 0)} | ${s.burst.accepted} (${s.burst.errors}, ${s.burst.lost}, ${s.burst.duplicates}) | ${n(s.cpuSeconds.temporal, 1)} / ${n(s.cpuSeconds.conveyor, 1)} / ${n(s.cpuSeconds.harness, 1)} | ${n(s.cpuMsPerJob, 2)} | ${n(s.coresBusy, 2)} of ${m.nproc} |`,
+        `| ${s.name} | ${n(s.burst.jobsPerSecond)} | ${n(s.burst.endToEnd.p50Ms, 0)} / ${n(s.burst.endToEnd.p99Ms, 0)} | ${s.burst.accepted} (${s.burst.errors}, ${s.burst.lost}, ${s.burst.duplicates}) | ${n(s.cpuSeconds.temporal, 1)} / ${n(s.cpuSeconds.conveyor, 1)} / ${n(s.cpuSeconds.harness, 1)} | ${n(s.cpuMsPerJob, 2)} | ${n(s.coresBusy, 2)} / ${n(s.machineCoresBusy, 2)} of ${m.nproc} |`,
     ),
     '',
   ];
   if (dev && one && two) {
-    const cpuBound = setups.every((s) => s.coresBusy >= 0.8 * m.nproc);
+    const cpuBound = setups.every((s) => s.machineCoresBusy >= 0.8 * m.nproc);
+    const shared = setups.some((s) => s.machineCoresBusy - s.coresBusy >= 0.2 * m.nproc);
     const secondWorker = two.burst.jobsPerSecond / one.burst.jobsPerSecond;
     lines.push(
       `The cluster ran the burst at **${n(one.burst.jobsPerSecond / dev.burst.jobsPerSecond, 2)}×** the dev server's rate with one worker,`,
@@ -61,8 +62,9 @@ export function renderClusterSection(r: Results, quick = false): string[] {
       `${n(one.cpuMsPerJob, 1)} ms of CPU against ${n(dev.cpuMsPerJob, 1)} ms with the dev server: the same work, split into processes that talk gRPC to`,
       'each other and SQL to PostgreSQL, where the dev server keeps it in one process on SQLite.',
       cpuBound
-        ? `Every setup kept at least ${n(0.8 * m.nproc, 1)} of the ${m.nproc} cores busy, so the rate follows the CPU per job${secondWorker < 1.05 ? ', and a second worker adds no cores, only one more process competing for them' : ''}.`
-        : `Not every setup kept the cores busy (see "cores busy"): there the limit was not only CPU but waiting (round trips, the workers' task slots, the database's commits).`,
+        ? `The machine's ${m.nproc} cores were at least ${n(80, 0)} % busy in every setup, so the rate follows the CPU per job${secondWorker < 1.05 ? ', and a second worker adds no cores, only one more process competing for them' : ''}.`
+        : `The machine's cores were not all busy in every setup (last column): there the limit was not only CPU but waiting (round trips, the workers' task slots, the database's commits).`,
+      shared ? '**Other processes took a fifth of the machine or more during at least one burst** (whole machine above these processes): rerun on a quiet machine before reading the ratios.' : '',
       'In a burst most of the end-to-end time is the wait in the backlog: p50 and p99 grow with the burst size.',
       '',
     );

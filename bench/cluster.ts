@@ -1,7 +1,7 @@
 /**
  * `npm run bench:cluster` (minutes; run it alone on the machine, as root: it starts PostgreSQL and
  * the Temporal server through .ci/cluster.sh) and `npm run bench:cluster -- --quick` (a smoke run
- * of the harness, about 2 minutes with a warm Go cache; numbers not judged). Issue 15's scale-out
+ * of the harness, 1–2 minutes with a warm Go cache; numbers not judged). Issue 15's scale-out
  * measurement: the same welcome-email burst through Conveyor's API on
  *   (a) the embedded dev server (SQLite file, as `npm start` runs it), one Conveyor worker;
  *   (b) the Temporal cluster of .ci/cluster.sh (frontend, history, matching and worker as four
@@ -58,21 +58,28 @@ function childrenOf(pid: number): number[] {
 }
 
 /**
- * CPU seconds of a process and its direct children: its own utime+stime, its children that
- * exited and were waited for (cutime+cstime), and its live children's utime+stime. A difference
- * of two readings is then exact for a process that forks workers during the phase (PostgreSQL
- * starts a backend per connection) or runs its real work in a child (the dev server's watchdog).
+ * CPU seconds of a process (utime + stime), and with `children` also of its direct children: those
+ * that exited and were waited for (cutime + cstime) and the live ones. A difference of two readings
+ * is then exact for a process that forks workers during the phase (PostgreSQL starts a backend per
+ * connection) or runs its real work in a child (the dev server's watchdog).
  */
-function treeCpuSeconds(pid: number): number | undefined {
+function cpuSeconds(pid: number, children: boolean): number | undefined {
   const own = statFields(pid);
   if (!own) return undefined;
-  const ticks = (f: string[], i: number) => Number(f[i]);
-  let total = ticks(own, 11) + ticks(own, 12) + ticks(own, 13) + ticks(own, 14);
-  for (const child of childrenOf(pid)) {
+  const ticks = (f: string[], from: number, count: number) => f.slice(from, from + count).reduce((sum, v) => sum + Number(v), 0);
+  let total = ticks(own, 11, children ? 4 : 2);
+  for (const child of children ? childrenOf(pid) : []) {
     const f = statFields(child);
-    if (f) total += ticks(f, 11) + ticks(f, 12);
+    if (f) total += ticks(f, 11, 2);
   }
   return total / CLOCK_TICKS;
+}
+
+/** Busy CPU seconds of the whole machine so far (every core; /proc/stat minus idle and iowait). */
+function machineBusySeconds(): number {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, /* idle */, /* iowait */, irq, softirq, steal] = fields;
+  return [user, nice, system, irq, softirq, steal].reduce((sum: number, v) => sum + (v ?? 0), 0) / CLOCK_TICKS;
 }
 
 interface Measured {
@@ -80,20 +87,23 @@ interface Measured {
   /** Temporal (the dev server or a cluster service, PostgreSQL), Conveyor (its roles), harness. */
   group: 'temporal' | 'conveyor' | 'harness';
   pid: number;
+  /** Count its children too (PostgreSQL's backends, the dev server under its watchdog). */
+  children?: boolean;
 }
 
 function cpuMeter(procs: Measured[]) {
   const started = performance.now();
-  const before = new Map(procs.map((p) => [p.pid, treeCpuSeconds(p.pid)]));
+  const before = new Map(procs.map((p) => [p.pid, cpuSeconds(p.pid, p.children === true)]));
+  const machineBefore = machineBusySeconds();
   return () => {
     const wall = (performance.now() - started) / 1000;
     const usage = procs.map((p) => {
       const a = before.get(p.pid);
-      const b = treeCpuSeconds(p.pid);
-      const cpuSeconds = a === undefined || b === undefined ? NaN : b - a;
-      return { ...p, cpuSeconds: round(cpuSeconds, 2), cpuCores: round(cpuSeconds / wall, 2) };
+      const b = cpuSeconds(p.pid, p.children === true);
+      const used = a === undefined || b === undefined ? NaN : b - a;
+      return { name: p.name, group: p.group, pid: p.pid, cpuSeconds: round(used, 2), cpuCores: round(used / wall, 2) };
     });
-    return { usage, wallSeconds: wall };
+    return { usage, wallSeconds: wall, machineCoresBusy: round((machineBusySeconds() - machineBefore) / wall, 2) };
   };
 }
 
@@ -143,7 +153,7 @@ const clusterProcesses = (c: Cluster): Measured[] => [
     group: 'temporal' as const,
     pid: Number(fs.readFileSync(path.join(c.dir, `${service}.pid`), 'utf8').trim()),
   })),
-  { name: 'PostgreSQL (postmaster + backends)', group: 'temporal', pid: c.postmasterPid },
+  { name: 'PostgreSQL (postmaster + backends)', group: 'temporal', pid: c.postmasterPid, children: true },
 ];
 
 // ---- Conveyor's roles against one Temporal ----
@@ -247,7 +257,7 @@ async function runSetup(ctx: BenchContext, setup: Setup, label: string) {
     );
     const enqueueSeconds = (nowMs() - t0) / 1000;
     const allDelivered = await waitDelivered([...acceptedAt.keys()], DELIVERY_TIMEOUT_MS);
-    const { usage, wallSeconds } = meter();
+    const { usage, wallSeconds, machineCoresBusy } = meter();
     const byId = delivered();
     const h = newHistogram();
     let lastAt = t0;
@@ -294,8 +304,10 @@ async function runSetup(ctx: BenchContext, setup: Setup, label: string) {
       cpuMsPerJob: round((systemCpu * 1000) / accepted, 2),
       /** Cores busy on average during the burst (everything measured, the harness included). */
       coresBusy: round(cpuTotal / wallSeconds, 2),
+      /** The same for the whole machine: more than coresBusy when something else ran too. */
+      machineCoresBusy,
     };
-    log(`${setup.name}: ${result.burst.jobsPerSecond} jobs/s, e2e p50 ${endToEnd.p50Ms} ms p99 ${endToEnd.p99Ms} ms, ${accepted} accepted (${errors} errors, ${lost} lost, ${duplicates} duplicated), ${result.cpuMsPerJob} CPU ms/job (Temporal + Conveyor), ${result.coresBusy} cores busy`);
+    log(`${setup.name}: ${result.burst.jobsPerSecond} jobs/s, e2e p50 ${endToEnd.p50Ms} ms p99 ${endToEnd.p99Ms} ms, ${accepted} accepted (${errors} errors, ${lost} lost, ${duplicates} duplicated), ${result.cpuMsPerJob} CPU ms/job (Temporal + Conveyor), ${result.coresBusy} cores busy (machine: ${machineCoresBusy})`);
     return result;
   } finally {
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
@@ -335,7 +347,7 @@ async function main() {
   // (a) The embedded dev server, persisted to a SQLite file as `npm start` runs it.
   const dev = await startTemporal(ctx, 'cluster-bench', { dbFile: true });
   try {
-    setups.push(await runSetup(ctx, { name: '(a) embedded dev server, 1 worker', temporal: 'dev server', address: dev.address, workers: 1, temporalProcesses: [{ name: 'Temporal dev server', group: 'temporal', pid: dev.process.pid! }] }, 'dev-1w'));
+    setups.push(await runSetup(ctx, { name: '(a) embedded dev server, 1 worker', temporal: 'dev server', address: dev.address, workers: 1, temporalProcesses: [{ name: 'Temporal dev server', group: 'temporal', pid: dev.process.pid!, children: true }] }, 'dev-1w'));
   } finally {
     await dev.stop();
   }
