@@ -124,7 +124,7 @@ async function main() {
         `  API            ${api.url}   (try: curl ${api.url}/readyz)`,
         `  API key        ${devKey}`,
         `                 (tenant '${DEFAULT_TENANT}', every scope; kept in ${config.auth.devKeyFile}: curl -H "Authorization: Bearer $(cat ${path.relative(process.cwd(), config.auth.devKeyFile) || config.auth.devKeyFile})" ${api.url}/v1/inventory)`,
-        `  Temporal       ${config.temporal.address}  namespace '${config.temporal.namespace}', task queue '${config.temporal.taskQueue}'`,
+        `  Temporal       ${config.temporal.address}  namespace '${config.temporal.namespace}', task queue '${config.temporal.taskQueue}'${config.temporal.profile ? `, profile '${config.temporal.profile}'` : ''}`,
         `  Web UI         ${config.temporal.uiUrl ?? '(set TEMPORAL_UI_URL to link runs to your Web UI)'}`,
         mailCatcher
           ? `  Sent mail      ${api.url}/dev/mailbox   (SMTP catcher on ${config.host}:${mailCatcher.port}, files in ${config.mailboxDir})`
