@@ -7,6 +7,7 @@ import '../platform/node-version'; // first: a clear error on an unsupported Nod
 import fs from 'node:fs';
 import path from 'node:path';
 import { barChart, lineChart } from './lib/svg';
+import { obsSection } from './obs-report';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the shape is whatever run.ts measured */
 type Results = Record<string, any>;
@@ -292,6 +293,7 @@ function patternSections(): string[] {
   }
   lines.push(...laneSection());
   lines.push(...engineSection());
+  lines.push(...obsSection());
   return lines;
 }
 

@@ -339,13 +339,13 @@ export async function readApiKey(dataDir: string): Promise<string> {
 /** Task queue of the enqueue measurements, where no worker polls: started workflows wait. */
 export const BARE_TASK_QUEUE = 'bench-enqueue';
 
-/** Conveyor's API child against a given server, no worker. */
-export async function startApiOnly(ctx: BenchContext, address: string, label: string) {
+/** Conveyor's API child against a given server, no worker; `env` on top (bench:obs: METRICS, OTEL_..., NODE_OPTIONS). */
+export async function startApiOnly(ctx: BenchContext, address: string, label: string, env: NodeJS.ProcessEnv = {}) {
   const port = await freePort();
   const dir = path.join(ctx.workDir, label);
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'api.log');
-  const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: BARE_TASK_QUEUE, CONVEYOR_DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info', WELCOME_FOLLOW_UP_DELAY: '1h' }, logFile);
+  const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: BARE_TASK_QUEUE, CONVEYOR_DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info', WELCOME_FOLLOW_UP_DELAY: '1h', ...env }, logFile);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -356,6 +356,8 @@ export async function startApiOnly(ctx: BenchContext, address: string, label: st
   const apiKey = await readApiKey(dir);
   return {
     apiPid: api.pid,
+    /** The child itself (bench:obs waits for its exit, when `--cpu-prof` writes the profile). */
+    child: api,
     enqueue: (id: string, signal: AbortSignal) => postJson(`${url}/v1/welcome-emails`, { userId: id, email: `${id}@bench.example`, name: 'Bench' }, signal, apiKey).then(() => undefined),
     /** GET /healthz: the HTTP round trip to the API process alone, no Temporal call. */
     ping: (signal: AbortSignal) => getOk(`${url}/healthz`, signal).then(() => undefined),
