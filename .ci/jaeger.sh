@@ -27,7 +27,6 @@ jaeger_say() { echo "[jaeger] $*"; }
 
 jaeger_build() {
   [ -x "$jaeger_bin" ] && return 0
-  command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
   command -v go >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null; }
   (
     set -euo pipefail
@@ -55,6 +54,7 @@ jaeger_stop() {
 }
 
 jaeger_start() {
+  command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
   mkdir -p "$jaeger_dir"
   jaeger_stop   # one left over from an interrupted run
   # The smallest all-in-one: OTLP/HTTP in, memory storage, the query service; nothing else listens
