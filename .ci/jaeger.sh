@@ -81,6 +81,7 @@ extensions:
   jaeger_query:
     storage:
       traces: memory_store
+    enable_tracing: false   # on by default in v2: it would export its own spans to localhost:4317
     http:
       endpoint: 127.0.0.1:$jaeger_query_port
     grpc:

@@ -26,8 +26,12 @@ interface OtlpJson {
   }>;
 }
 
-/** OTLP JSON's typed attribute values ({ stringValue: 'x' }, { intValue: 3 }) as plain values. */
-export const plainAttributes = (attributes: OtlpAttribute[]) => Object.fromEntries(attributes.map((a) => [a.key, Object.values(a.value)[0]]));
+/**
+ * OTLP JSON's typed attribute values ({ stringValue: 'x' }, { intValue: 3 }) as plain values. An
+ * int64 may come as a string (proto3 JSON, as Jaeger writes it) or a number (the JS exporter).
+ */
+export const plainAttributes = (attributes: OtlpAttribute[]) =>
+  Object.fromEntries(attributes.map((a) => [a.key, 'intValue' in a.value ? Number(a.value.intValue) : Object.values(a.value)[0]]));
 
 /** The spans of an OTLP JSON document (an export request, or Jaeger's api_v3 answer). */
 export function spansOfOtlpJson(payload: OtlpJson): ReceivedSpan[] {
