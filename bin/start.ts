@@ -30,7 +30,7 @@ import { superviseDevServer } from '../worker/dev-server-supervisor';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor');
-  const tracing = startTracing(config.otlpEndpoint, 'conveyor');
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor', logger);
   // The SDK's worker metrics unless METRICS=off: the API's /metrics serves them in this all-in-one process.
   installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(config.metricsEnabled));
   fs.mkdirSync(config.dataDir, { recursive: true });

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startTracing, tracingPlugins, type Tracing } from '../../platform/tracing';
 import { workflowBundleOptions } from '../../worker/worker';
+import { freePort } from '../../platform/ports';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { json, postJson, tempDir, uniqueTag, waitFor } from '../support/env';
 import { spansOfOtlpJson, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
@@ -176,4 +177,20 @@ test('an order: API → order workflow → its activities → the shipment child
   expect(ancestry(shipmentRun)).toEqual(['StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
   const booking = names('RunActivity:bookCarrier')[0]!;
   expect(ancestry(booking)).toEqual(['StartActivity:bookCarrier', 'RunWorkflow:shipment', 'StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
+});
+
+test('a receiver that is down costs no request: the API role still answers 202, and says spans are being dropped', async () => {
+  // A loopback port nobody listens on: every export is refused.
+  const api = await d.spawn('api', { PORT: String(await freePort()), OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
+  const url = /"url":"(http:\/\/[^"]+)"/.exec(api.output())![1]!;
+  for (let i = 0; i < 3; i++) {
+    const userId = uniqueTag('untraced');
+    expect((await postJson(`${url}/v1/welcome-emails`, { userId, email: `${userId}@example.com`, name: 'Una' })).status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // past the batch processor's 1 s export delay
+  }
+  expect(api.child.exitCode).toBeNull();
+  // Said once (the later failures within the minute are counted, not logged), as a warning.
+  const warnings = api.output().split('\n').filter((line) => line.includes('"msg":"tracing: '));
+  expect(warnings).toHaveLength(1);
+  expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, msg: expect.stringMatching(/^tracing: spans not exported: connect ECONNREFUSED 127\.0\.0\.1:\d+$/) });
 });
