@@ -42,9 +42,10 @@ const VARIANTS = ['default', 'tracing', 'metrics-off'] as const;
 type Variant = (typeof VARIANTS)[number];
 type Series = ReturnType<typeof withoutSendTimes>;
 
+/** Median, to the hundredth (latencies in ms, ratios). */
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length % 2 ? sorted[sorted.length >> 1]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  return round(sorted.length % 2 ? sorted[sorted.length >> 1]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2, 3);
 };
 
 /** Where the tracing variant exports: Jaeger's OTLP/HTTP receiver if given, else our own. */
