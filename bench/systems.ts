@@ -356,8 +356,6 @@ export async function startApiOnly(ctx: BenchContext, address: string, label: st
   const apiKey = await readApiKey(dir);
   return {
     apiPid: api.pid,
-    /** The child itself (bench:obs waits for its exit, when `--cpu-prof` writes the profile). */
-    child: api,
     enqueue: (id: string, signal: AbortSignal) => postJson(`${url}/v1/welcome-emails`, { userId: id, email: `${id}@bench.example`, name: 'Bench' }, signal, apiKey).then(() => undefined),
     /** GET /healthz: the HTTP round trip to the API process alone, no Temporal call. */
     ping: (signal: AbortSignal) => getOk(`${url}/healthz`, signal).then(() => undefined),
