@@ -161,7 +161,7 @@ test('an order: API → order workflow → its activities → the shipment child
   expect(root.service).toBe(SERVICE);
   const api = 'POST /v1/orders';
   const { inTrace, ancestry } = await traceOf(root, (found) =>
-    found.some((s) => s.name === 'RunActivity:bookCarrier') && found.some((s) => s.name === 'RunActivity:sendEmail'),
+    ['RunActivity:bookCarrier', 'RunActivity:recordShipped', 'RunActivity:sendEmail'].every((name) => found.some((s) => s.name === name)),
   );
   const names = (prefix: string) => inTrace.filter((s) => s.name.startsWith(prefix));
 
@@ -172,11 +172,16 @@ test('an order: API → order workflow → its activities → the shipment child
   expect(orderActivities.map((s) => s.name)).toEqual(expect.arrayContaining(['RunActivity:reserveInventory', 'RunActivity:chargePayment', 'RunActivity:sendEmail']));
   for (const activity of orderActivities) expect(ancestry(activity).slice(1)).toEqual(['RunWorkflow:order', 'StartWorkflow:order', api]);
 
-  // The shipment child, started by the order, and its activity.
+  // The shipment child, started by the order, and its activities: the booking, and once the
+  // carrier's pick-up signal arrived, the OrderShipped record.
   const shipmentRun = names('RunWorkflow:shipment')[0]!;
   expect(ancestry(shipmentRun)).toEqual(['StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
-  const booking = names('RunActivity:bookCarrier')[0]!;
-  expect(ancestry(booking)).toEqual(['StartActivity:bookCarrier', 'RunWorkflow:shipment', 'StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
+  for (const name of ['bookCarrier', 'recordShipped']) {
+    const activity = names(`RunActivity:${name}`)[0]!;
+    expect(ancestry(activity)).toEqual([`StartActivity:${name}`, 'RunWorkflow:shipment', 'StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
+    // Its leaves: the database work of the exactly-once step.
+    expect(inTrace.filter((s) => s.parentSpanId === activity.spanId).map((s) => s.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^db /)]));
+  }
 });
 
 test('a receiver that is down costs no request: the API role still answers 202, and says spans are being dropped', async () => {
