@@ -112,5 +112,6 @@ export CONVEYOR_TEST_TEMPORAL_ADDRESS=$FRONTEND CONVEYOR_TEST_CLUSTER_DIR=$CLUST
 # CONVEYOR_CLUSTER_TESTS narrows the run (e.g. to test/cluster while working on the cluster).
 # shellcheck disable=SC2086
 npx jest ${CONVEYOR_CLUSTER_TESTS:-test/api test/streams test/faults test/cluster} \
-  --testPathIgnorePatterns 'temporal-setup\.test' 'outbox-temporal-down\.test'
+  --testPathIgnorePatterns 'temporal-setup\.test' 'outbox-temporal-down\.test' \
+  ${CI_TALLY_DIR:+--json --outputFile="$CI_TALLY_DIR/cluster.json"}
 say "cluster tests passed"
