@@ -53,8 +53,9 @@ const READINESS_TIMEOUT_MS = 1_000;
 export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  const metrics = apiMetrics(db);
-  app.use(metrics.countRequests);
+  // METRICS=off: no request counting and no /metrics route (it answers 404 like any unknown path).
+  const metrics = config.metricsEnabled ? apiMetrics(db) : undefined;
+  if (metrics) app.use(metrics.countRequests);
   app.use(traceRequests);
 
   // Correlation ID first, so every later answer (errors included) carries it.
@@ -91,7 +92,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use('/v1/lanes', express.json({ limit: LANE_BODY_LIMIT, strict: true }));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
-  app.get('/metrics', metrics.endpoint);
+  if (metrics) app.get('/metrics', metrics.endpoint);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

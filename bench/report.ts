@@ -9,6 +9,7 @@ import path from 'node:path';
 import { renderClusterSection } from './cluster-report';
 import { KNEE_GAIN } from './lib/knee';
 import { barChart, lineChart } from './lib/svg';
+import { obsSection } from './obs-report';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the shape is whatever run.ts measured */
 type Results = Record<string, any>;
@@ -301,6 +302,7 @@ function patternSections(chartDir: string, chartRel: string): string[] {
   );
   const cluster = readResults('cluster');
   if (cluster) lines.push(...renderClusterSection(cluster));
+  lines.push(...obsSection());
   return lines;
 }
 

@@ -30,9 +30,9 @@ import { superviseDevServer } from '../worker/dev-server-supervisor';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor');
-  const tracing = startTracing(config.otlpEndpoint, 'conveyor');
-  // The SDK's worker metrics always: the API's /metrics serves them in this all-in-one process.
-  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(true));
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor', logger);
+  // The SDK's worker metrics unless METRICS=off: the API's /metrics serves them in this all-in-one process.
+  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(config.metricsEnabled));
   fs.mkdirSync(config.dataDir, { recursive: true });
   // No CONVEYOR_CODEC_KEYS: a development key in the data dir, so payloads are encrypted from the first run.
   if (ensureDevelopmentKeyFile(config.temporal.codec)) logger.warn({ keyFile: config.temporal.codec.keyFile }, 'created a development payload key');

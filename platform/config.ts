@@ -39,6 +39,8 @@ const envSchema = z.object({
     .optional(),
   /** The worker's and the relay's GET /metrics (the API serves it on PORT); unset: not served. */
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** 'off': the API neither counts requests nor serves /metrics, and no process metrics are collected. */
+  METRICS: z.enum(['on', 'off']).default('on'),
   /** OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); unset: no tracing. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -203,6 +205,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   if (e.AUTH_JWKS_URL && (!e.AUTH_JWT_ISSUER || !e.AUTH_JWT_AUDIENCE)) {
     throw new ConfigError('Invalid configuration:\n  AUTH_JWKS_URL needs AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE: a token is accepted only from that issuer, for this audience');
   }
+  if (e.METRICS === 'off' && e.METRICS_PORT !== undefined) {
+    throw new ConfigError('Invalid configuration:\n  METRICS=off and METRICS_PORT contradict each other: unset METRICS_PORT to serve no metrics');
+  }
   const dataDir = path.resolve(e.CONVEYOR_DATA_DIR);
   const embedded = connection.profile.address === undefined;
   return {
@@ -210,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     port: e.PORT,
     dataDir,
     logLevel: e.LOG_LEVEL,
+    metricsEnabled: e.METRICS === 'on',
     metricsPort: e.METRICS_PORT,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     database: e.DATABASE_URL
