@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
 import type { Database } from '../db/database';
 import { emailDuplicatesSuppressed, emailsSent } from '../platform/metrics';
+import { clientIdOf } from '../platform/tenant-ids';
 
 export type EmailTemplate = 'welcome' | 'getting-started' | 'order-confirmation' | 'shipping-notice';
 
@@ -27,7 +28,9 @@ export interface EmailDeps {
   from: string;
 }
 
-function render({ template, name, orderId }: SendEmailInput): { subject: string; text: string } {
+function render({ template, name, orderId: internalOrderId }: SendEmailInput): { subject: string; text: string } {
+  // The customer knows the order by the ID their shop chose, not by its tenant-qualified internal one.
+  const orderId = internalOrderId === undefined ? undefined : clientIdOf(internalOrderId);
   switch (template) {
     case 'welcome':
       return {

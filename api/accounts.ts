@@ -1,13 +1,13 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
-import { businessId, email } from '../platform/schemas';
+import { email, ownedId } from '../platform/schemas';
 import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
 import { requireScope } from './auth';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
-export const accountPath = z.object({ accountId: businessId });
+export const accountPath = z.object({ accountId: ownedId });
 export const emailChangeRequest = z.strictObject({ email });
 
 const notFound = (accountId: string) => new HttpProblem(404, 'account-not-found', 'No such account', `There is no account '${accountId}'.`);

@@ -16,6 +16,7 @@ import { authenticate, requireScope } from './auth';
 import { codecServerRouter } from './codec-server';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
 import { idempotencyKeys } from './idempotency';
+import { presentClientIds } from './present-ids';
 import { inventoryRouter } from './inventory';
 import { keysRouter } from './keys';
 import { jobsRouter } from './jobs';
@@ -88,6 +89,8 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   // and is rate-limited per key (429).
   const limits = createRateLimits(config);
   app.use(authenticate({ db, config, limits }), limits.perKey);
+  // From here on every JSON answer shows business IDs as the client wrote them.
+  app.use(presentClientIds);
   // A lane's bulk enqueue carries up to 1,000 items; every other route keeps the small limit.
   app.use('/v1/lanes', express.json({ limit: LANE_BODY_LIMIT, strict: true }));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);

@@ -13,7 +13,7 @@ import { JOB_STATUSES, RETRYABLE_STATUSES, type JobFilter, type JobSummary } fro
 import type { JobDeclaration } from '../workflows/declaration';
 import { requireScope } from './auth';
 import { jsonIfAny, requireJson } from './hygiene';
-import { jobStatusUrl } from './jobs';
+import { jobIdPath, jobStatusUrl } from './jobs';
 import { HttpProblem, parseOrThrow } from './problem';
 
 /** The most jobs one page (or one bulk retry) covers. */
@@ -21,7 +21,6 @@ export const MAX_PAGE_SIZE = 100;
 /** Closed runs whose failure is read at the same time (one history page each). */
 const FAILURE_READS = 10;
 
-export const jobIdPath = z.object({ jobId: z.string().min(1).max(300) });
 const timestamp = z.iso.datetime({ offset: true });
 const nextToken = z.string().max(4096).regex(/^[A-Za-z0-9_-]+$/, 'must be the `next` value of a previous page');
 
@@ -123,8 +122,8 @@ export function jobManagementRouter(gateway: TemporalGateway, jobs: JobDeclarati
   });
 
   router.post('/v1/jobs/:jobId/retry', requireScope('operate'), jsonIfAny, async (req, res) => {
-    const { jobId } = parseOrThrow(jobIdPath, req.params, 'path');
-    const job = await registeredJob(jobId);
+    const job = await registeredJob(parseOrThrow(jobIdPath, req.params, 'path').jobId);
+    const { jobId } = job;
     const statusUrl = jobStatusUrl(jobId);
     if (!RETRYABLE_STATUSES.includes(job.status as (typeof RETRYABLE_STATUSES)[number])) {
       throw new HttpProblem(409, 'job-not-retryable', 'Only a failed, timed-out or terminated job can be retried', `Job '${jobId}' is ${job.status}.`, { jobStatus: job.status, statusUrl });
@@ -137,8 +136,8 @@ export function jobManagementRouter(gateway: TemporalGateway, jobs: JobDeclarati
   });
 
   router.post('/v1/jobs/:jobId/cancel', requireScope('operate'), jsonIfAny, async (req, res) => {
-    const { jobId } = parseOrThrow(jobIdPath, req.params, 'path');
-    const job = await registeredJob(jobId);
+    const job = await registeredJob(parseOrThrow(jobIdPath, req.params, 'path').jobId);
+    const { jobId } = job;
     const statusUrl = jobStatusUrl(jobId);
     if (job.status !== 'RUNNING') {
       throw new HttpProblem(409, 'job-closed', 'The job has already ended', `Job '${jobId}' is ${job.status}; there is nothing to cancel.`, { statusUrl });

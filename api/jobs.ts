@@ -4,6 +4,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../platform/config';
 import { jobsAccepted } from '../platform/metrics';
+import { ownJobId } from '../platform/tenant-ids';
 import type { JobView, StartOptions, TemporalGateway, WorkflowStart } from '../platform/temporal';
 import type { JobDeclaration, MessageRoute, ProblemSpec, StatusRoute } from '../workflows/declaration';
 import { progressQuery, type Progress } from '../workflows/steps';
@@ -14,6 +15,9 @@ import { HttpProblem, parseOrThrow } from './problem';
 import { startOptionsFrom } from './start-options';
 
 export const jobStatusUrl = (jobId: string) => `/v1/jobs/${encodeURIComponent(jobId)}`;
+
+/** A job ID as the client wrote it (`order:o-1`), made internal: its business key qualified by the caller's tenant. */
+export const jobIdPath = z.object({ jobId: z.string().min(1).max(300).transform(ownJobId) });
 
 const problem = (spec: ProblemSpec, statusUrl?: string) =>
   new HttpProblem(spec.status, spec.slug, spec.title, spec.detail, { ...(statusUrl ? { statusUrl } : {}), ...spec.extra });
@@ -120,7 +124,8 @@ export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], con
   }
 
   router.get('/v1/jobs/:jobId', requireScope('jobs:read'), async (req, res) => {
-    const { jobId } = parseOrThrow(z.object({ jobId: z.string().min(1).max(300) }), req.params, 'path');
+    // The caller's job ID made internal (`order:o-1` → its tenant's order), as on every job route.
+    const { jobId } = parseOrThrow(jobIdPath, req.params, 'path');
     res.json(genericView(await readJobOr404(gateway, jobId)));
   });
   return router;

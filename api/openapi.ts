@@ -11,7 +11,8 @@ import { accountPath, emailChangeRequest } from './accounts';
 // Read when the document is built (after every module has loaded), so this import cycle is harmless.
 import { mailboxQuery } from './app';
 import { payloadsBody } from './codec-server';
-import { bulkRetryBody, jobIdPath, listJobsQuery } from './job-management';
+import { jobIdPath } from './jobs';
+import { bulkRetryBody, listJobsQuery } from './job-management';
 import { createScheduleBody, pauseBody, scheduleIdPath } from './schedules';
 import { startOptionsQuery } from './start-options';
 import { eventsQuery, groupPath, seekBody, streamPath } from './streams';

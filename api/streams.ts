@@ -7,6 +7,7 @@ import { correlationId as correlationIdSchema } from '../platform/schemas';
 import type { TemporalGateway } from '../platform/temporal';
 import { CorrelationIdKey } from '../platform/temporal-keys';
 import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
+import { withoutTenant } from '../platform/tenant-ids';
 import { requireScope } from './auth';
 import { CONSUMER_GROUPS, seekSignal, streamConsumerStart, streamConsumerWorkflowId, STREAMS } from '../workflows/streams/definition';
 import { jobStatusUrl } from './jobs';
@@ -95,7 +96,8 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
         dropped++;
         return;
       }
-      slow = !res.write(`id: ${event.eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+      // IDs as the caller wrote them (api/present-ids.ts does this for JSON answers).
+      slow = !res.write(withoutTenant(`id: ${event.eventId}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`, tenant));
     });
     const keepalive = setInterval(() => res.write(`: keepalive${dropped ? `; ${dropped} events dropped while you were slow` : ''}\n\n`), KEEPALIVE_MS);
     req.on('close', () => {

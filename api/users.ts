@@ -4,7 +4,7 @@ import type { Database } from '../db/database';
 import { appendEvent } from '../db/events';
 import { appendToOutbox, outboxStatus, retryParked } from '../db/outbox';
 import { failpoint } from '../platform/failpoint';
-import { businessId } from '../platform/schemas';
+import { ownedId } from '../platform/schemas';
 import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
 import { requireScope } from './auth';
 import { welcomeEmailWorkflowId } from '../workflows/welcome-email/definition';
@@ -13,7 +13,7 @@ import { jobStatusUrl } from './jobs';
 import { requireJson } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
-export const userPath = z.object({ userId: businessId });
+export const userPath = z.object({ userId: ownedId });
 
 /**
  * The outbox pattern: creating a user, its UserSignedUp event in the `users` stream and the outbox

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import { isPostgres } from './dialect';
 
 /**
@@ -257,5 +257,23 @@ migrations['0008_lane_items'] = {
     // The relay's sweep for overdue partitions.
     await db.schema.createIndex('lane_items_due').on('lane_items').columns(['status', 'next_attempt_at']).execute();
     await db.schema.createIndex('lane_items_by_correlation').on('lane_items').columns(['correlation_id']).execute();
+  },
+};
+
+/**
+ * Business IDs per tenant (platform/tenant-ids.ts): the rows of tenants other than the default
+ * one get the internal IDs their tenant's requests now ask for (`<tenant>~<id>`), references
+ * (ledger entries, shipments, an order's payment account) first, while the rows they point at
+ * still hold the old ID. The default tenant's IDs stay as they are. Jobs started before keep
+ * their workflow IDs (docs/architecture.md, "Identity and tenancy").
+ */
+migrations['0009_tenant_business_ids'] = {
+  async up(db: Kysely<unknown>) {
+    const others = (table: string, column: string) => sql`${sql.ref(column)} IN (SELECT ${sql.ref(column)} FROM ${sql.table(table)} WHERE tenant_id <> 'default' AND ${sql.ref(column)} NOT LIKE '%~%')`;
+    await sql`UPDATE shipments SET order_id = (SELECT o.tenant_id FROM orders o WHERE o.order_id = shipments.order_id) || '~' || order_id WHERE ${others('orders', 'order_id')}`.execute(db);
+    await sql`UPDATE ledger_entries SET account_id = (SELECT a.tenant_id FROM accounts a WHERE a.account_id = ledger_entries.account_id) || '~' || account_id WHERE ${others('accounts', 'account_id')}`.execute(db);
+    await sql`UPDATE orders SET order_id = tenant_id || '~' || order_id, payment_account_id = tenant_id || '~' || payment_account_id WHERE tenant_id <> 'default' AND order_id NOT LIKE '%~%'`.execute(db);
+    await sql`UPDATE accounts SET account_id = tenant_id || '~' || account_id WHERE tenant_id <> 'default' AND account_id NOT LIKE '%~%'`.execute(db);
+    await sql`UPDATE users SET user_id = tenant_id || '~' || user_id WHERE tenant_id <> 'default' AND user_id NOT LIKE '%~%'`.execute(db);
   },
 };

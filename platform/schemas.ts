@@ -3,6 +3,7 @@
  * strict objects, so an unknown field is an error, not ignored.
  */
 import { z } from 'zod';
+import { ownId } from './tenant-ids';
 
 /**
  * An ID that becomes part of a workflow ID (users, accounts, orders, SKUs): no ':' '/' or spaces,
@@ -11,6 +12,17 @@ import { z } from 'zod';
 export const businessId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be 1-64 characters: letters, digits, "_", "." or "-", starting with a letter or digit');
+
+/**
+ * A business ID the client chose for one of its own resources (a user, account, order, restock):
+ * parsed under the request's tenant into the internal ID that carries it (platform/tenant-ids.ts),
+ * so another tenant's resource of the same ID is never found, joined or refused as taken. Shared
+ * names (SKUs, suppliers, fairness keys) stay plain `businessId`s.
+ */
+export const ownedId = businessId.transform(ownId);
+
+/** An internal ID as `ownedId` made it (a stored message's, e.g. the outbox's): not qualified again. */
+export const internalId = z.string().regex(/^([a-z0-9][a-z0-9-]{0,62}~)?[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'must be a business ID, optionally qualified by its tenant');
 
 export const email = z.email().max(254);
 

@@ -20,6 +20,7 @@ import { optionalTsToDate } from '@temporalio/common/lib/time';
 import { temporal as proto } from '@temporalio/proto';
 import type { Config } from './config';
 import { currentTenant, DEFAULT_TENANT } from './tenancy';
+import { legacyJobId } from './tenant-ids';
 import { CorrelationIdKey, TenantIdKey } from './temporal-keys';
 import type { WorkflowStart } from './temporal';
 
@@ -188,16 +189,24 @@ export function jobManagement(client: Client, temporal: Config['temporal'], with
       return null;
     },
 
-    /** The latest run of a job: its type and status, or undefined when there is none. */
-    async describeJob(jobId: string): Promise<{ runId: string; type: string; status: string } | undefined> {
-      const description = await withinRpcTimeout(() => client.workflow.getHandle(jobId).describe()).catch((err: unknown) => {
-        if (err instanceof WorkflowNotFoundError) return undefined;
-        throw err;
-      });
-      // Another tenant's job is no job of the caller's.
-      const tenant = currentTenant();
-      if (!description || (tenant !== undefined && description.typedSearchAttributes.get(TenantIdKey) !== tenant)) return undefined;
-      return { runId: description.runId, type: description.type, status: description.status.name };
+    /**
+     * The latest run of the caller's job: its (internal) ID, type and status, or undefined when there
+     * is none. Found by its internal ID, else by the ID without the tenant (platform/tenant-ids.ts).
+     */
+    async describeJob(internalJobId: string): Promise<{ jobId: string; runId: string; type: string; status: string } | undefined> {
+      for (const jobId of [internalJobId, legacyJobId(internalJobId)]) {
+        if (jobId === undefined) continue;
+        const description = await withinRpcTimeout(() => client.workflow.getHandle(jobId).describe()).catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return undefined;
+          throw err;
+        });
+        if (!description) continue;
+        // Another tenant's job is no job of the caller's.
+        const tenant = currentTenant();
+        if (tenant !== undefined && description.typedSearchAttributes.get(TenantIdKey) !== tenant) return undefined;
+        return { jobId, runId: description.runId, type: description.type, status: description.status.name };
+      }
+      return undefined;
     },
 
     /**

@@ -16,6 +16,7 @@ import { conveyorDataConverter } from './codec';
 import type { Config } from './config';
 import { correlationClientInterceptor } from './correlation';
 import { currentTenant } from './tenancy';
+import { legacyJobId } from './tenant-ids';
 import { jobManagement } from './temporal-jobs';
 import { CorrelationIdKey, TenantIdKey } from './temporal-keys';
 import { tracingPlugins } from './tracing';
@@ -131,9 +132,10 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
   });
 
   /**
-   * Tenancy: workflow IDs stay business keys (shared with database rows, operation keys and child
-   * IDs inside workflow code); the owner is the TenantId search attribute, set on every start
-   * made on a tenant's behalf and compared on every read and message. The platform's own workflows
+   * Tenancy: workflow IDs are made of internal business IDs, which carry their tenant
+   * (platform/tenant-ids.ts), so tenants' IDs never meet; the owner is also the TenantId search
+   * attribute, set on every start made on a tenant's behalf and compared on every read and
+   * message (a job started before IDs were per tenant, or an ID guessed in its internal form). The platform's own workflows
    * (consumer groups, subscribers) have none, so no tenant reads them. Code that runs for no
    * tenant (the relay's event delivery) sees every workflow.
    */
@@ -146,6 +148,18 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     });
+  /**
+   * The caller's job by its internal ID, or, when there is none, by the ID without the tenant
+   * (platform/tenant-ids.ts): a job started before business IDs were per tenant, or one whose ID
+   * holds no client-chosen key. Ownership is still checked by the caller of this.
+   */
+  const describeOwnOrLegacy = async (jobId: string): Promise<{ jobId: string; description: WorkflowExecutionDescription } | undefined> => {
+    for (const id of [jobId, legacyJobId(jobId)]) {
+      const description = id === undefined ? undefined : await describeIfExists(id);
+      if (description) return { jobId: id!, description };
+    }
+    return undefined;
+  };
 
   const gateway = {
     client,
@@ -199,10 +213,11 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
      * Read one job: its description, then (one call, not two) `statusQuery` while it runs or its
      * result once closed. Undefined when there is no such workflow.
      */
-    async readJob<View>(jobId: string, statusQuery: QueryDefinition<View>): Promise<JobView | undefined> {
+    async readJob<View>(internalJobId: string, statusQuery: QueryDefinition<View>): Promise<JobView | undefined> {
+      const found = await describeOwnOrLegacy(internalJobId);
+      if (!found || !ownedByCaller(found.description)) return undefined;
+      const { jobId, description } = found;
       const handle = client.workflow.getHandle(jobId);
-      const description = await describeIfExists(jobId);
-      if (!description || !ownedByCaller(description)) return undefined;
       const status = description.status.name;
       // A delayed job is RUNNING before its first workflow task: nobody can answer a query yet.
       const startsAt = description.executionTime && description.executionTime.getTime() > Date.now() ? description.executionTime.toISOString() : null;
@@ -250,10 +265,12 @@ export function createTemporalGateway(client: Client, temporal: Config['temporal
     },
 
     /** Signal or update a running job of the caller's; 'not-open' when it has closed, never existed or is another tenant's. */
-    async sendToOpen<T>(jobId: string, send: (handle: WorkflowHandle) => Promise<T>): Promise<T | 'not-open'> {
+    async sendToOpen<T>(internalJobId: string, send: (handle: WorkflowHandle) => Promise<T>): Promise<T | 'not-open'> {
+      let jobId = internalJobId;
       if (currentTenant() !== undefined) {
-        const description = await describeIfExists(jobId);
-        if (!description || !ownedByCaller(description) || description.status.name !== 'RUNNING') return 'not-open';
+        const found = await describeOwnOrLegacy(internalJobId);
+        if (!found || !ownedByCaller(found.description) || found.description.status.name !== 'RUNNING') return 'not-open';
+        jobId = found.jobId;
       }
       try {
         return await withinRpcTimeout(() => send(client.workflow.getHandle(jobId)));

@@ -12,14 +12,20 @@ import { createApiKey, revokeApiKey } from '../../db/api-keys';
 import { committedOffset } from '../../db/events';
 import { readMailbox } from '../../platform/mail-catcher';
 import { SCOPES } from '../../platform/tenancy';
+import { qualifiedId } from '../../platform/tenant-ids';
 import { streamConsumerWorkflowId } from '../../workflows/streams/definition';
 import { json, testLogger, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
-import { balanceOf, stockSku, untilBooked } from '../support/shop';
+import { balanceOf, stockOf, stockSku, untilBooked } from '../support/shop';
 
-/** What B may get instead of 404: a shared resource (200/202), a filtered list (200), or a create whose ID A holds (409). */
-type Expectation = 404 | 403 | 409 | { status: number; check?: (body: any) => void };
+/**
+ * What B may get instead of 404: a shared resource (200/202), a filtered list (200), or B's own
+ * resource of the same ID (business IDs are per tenant): `status` then lists what B's own may
+ * answer (none yet: 404; created by an earlier row of the matrix: 200/202; closed: 409), and
+ * `check` shows the body is B's, never A's.
+ */
+type Expectation = 404 | 403 | { status: number | number[]; check?: (body: any) => void };
 
 interface Sample {
   path: string;
@@ -33,6 +39,8 @@ describe.each(testDatabases())('%s', (_name, target) => {
   let app: express.Express;
   const tenantA = uniqueTag('ta');
   const tenantB = uniqueTag('tb');
+  /** Where B's own users are mailed (B's requests that target A's resources use evil@example.com). */
+  const B_MAIL = 'bea@example.com';
   const tenantScopes = SCOPES.filter((s) => s !== 'admin');
   let keyA = '';
   let keyB = '';
@@ -69,7 +77,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect((await asA('POST', '/v1/welcome-emails', { userId: a.welcomeUserId, email: 'w@example.com', name: 'Wes' })).status).toBe(202);
     a.sku = await stockSku(d.db, { stock: 10 });
     expect((await asA('POST', '/v1/orders', { orderId: a.orderId, customerId: 'c-a', items: [{ sku: a.sku, quantity: 1 }], paymentAccountId: a.accountId })).status).toBe(202);
-    await untilBooked(d.db, a.orderId);
+    await untilBooked(d.db, qualifiedId(tenantA, a.orderId));
     const restock = await asA('POST', `/v1/inventory/${a.sku}/restocks`, { quantity: 5, supplier: 'acme' });
     expect(restock.status).toBe(202);
     a.restockId = String(restock.body.jobId).replace(/^restock:/, '');
@@ -93,24 +101,45 @@ describe.each(testDatabases())('%s', (_name, target) => {
   /** Every route, with a request against A's resources and what B gets. A route missing here fails the matrix. */
   const samples = (): Record<string, Sample> => ({
     'GET /v1/jobs/:jobId': { path: `/v1/jobs/${encodeURIComponent(a.depositJob)}`, b: 404 },
-    'POST /v1/welcome-emails': { path: '/v1/welcome-emails', body: { userId: a.welcomeUserId, email: 'evil@example.com', name: 'Eve' }, b: 409 },
-    'POST /v1/welcome-emails/:userId/unsubscribe': { path: `/v1/welcome-emails/${a.welcomeUserId}/unsubscribe`, b: 404 },
-    'POST /v1/accounts/:accountId/deposits': { path: `/v1/accounts/${a.accountId}/deposits`, body: { amount: 1, currency: 'USD' }, b: 404 },
-    'POST /v1/orders': { path: '/v1/orders', body: { orderId: a.orderId, customerId: 'c-b', items: [{ sku: a.sku, quantity: 1 }], paymentAccountId: a.accountId }, b: 409 },
-    'GET /v1/orders/:orderId': { path: `/v1/orders/${a.orderId}`, b: 404 },
-    'POST /v1/orders/:orderId/cancel': { path: `/v1/orders/${a.orderId}/cancel`, b: 404 },
-    'POST /v1/shipments/:orderId/events': { path: `/v1/shipments/${a.orderId}/events`, body: { type: 'lost' }, b: 404 },
+    // Business IDs are per tenant: B's request with A's ID makes or finds B's own job, user,
+    // account or order of that ID (shown with the ID as B wrote it), never A's.
+    'POST /v1/welcome-emails': {
+      path: '/v1/welcome-emails',
+      body: { userId: a.welcomeUserId, email: B_MAIL, name: 'Bea' },
+      b: { status: 202, check: (body) => expect(body.jobId).toBe(`welcome-email:${a.welcomeUserId}`) },
+    },
+    'POST /v1/welcome-emails/:userId/unsubscribe': { path: `/v1/welcome-emails/${a.welcomeUserId}/unsubscribe`, b: { status: [202, 404] } },
+    'POST /v1/accounts/:accountId/deposits': {
+      path: `/v1/accounts/${a.accountId}/deposits`,
+      body: { amount: 1, currency: 'USD' },
+      b: { status: 202, check: (body) => expect(body.jobId).toMatch(new RegExp(`^deposit:${a.accountId}:`)) },
+    },
+    'POST /v1/orders': {
+      path: '/v1/orders',
+      body: { orderId: a.orderId, customerId: 'c-b', items: [{ sku: a.sku, quantity: 1 }], paymentAccountId: a.accountId },
+      b: { status: 202, check: (body) => expect(body).toMatchObject({ jobId: `order:${a.orderId}`, statusUrl: `/v1/orders/${a.orderId}` }) },
+    },
+    'GET /v1/orders/:orderId': { path: `/v1/orders/${a.orderId}`, b: { status: [200, 404], check: (body) => body.orderId && expect(body).toMatchObject({ orderId: a.orderId, customerId: 'c-b' }) } },
+    'POST /v1/orders/:orderId/cancel': { path: `/v1/orders/${a.orderId}/cancel`, b: { status: [202, 404, 409] } },
+    'POST /v1/shipments/:orderId/events': { path: `/v1/shipments/${a.orderId}/events`, body: { type: 'lost' }, b: { status: [202, 404, 409] } },
     // The catalog is shared: any tenant may restock a SKU (its own job) and read the stock.
     'POST /v1/inventory/:sku/restocks': { path: `/v1/inventory/${a.sku}/restocks`, body: { quantity: 1, supplier: 'b-supplier' }, b: { status: 202 } },
     'POST /v1/restocks/:restockId/deliveries': { path: `/v1/restocks/${a.restockId}/deliveries`, body: { quantity: 500 }, b: 404 },
-    'GET /v1/accounts/:accountId': { path: `/v1/accounts/${a.accountId}`, b: 404 },
-    'PUT /v1/accounts/:accountId/email': { path: `/v1/accounts/${a.accountId}/email`, body: { email: 'evil@example.com' }, b: 404 },
-    // User IDs are global: a create that collides is refused (409), the user itself stays unreadable.
-    'POST /v1/users': { path: '/v1/users', body: { userId: a.userId, email: 'evil@example.com', name: 'Eve' }, b: 409 },
-    'GET /v1/users/:userId': { path: `/v1/users/${a.userId}`, b: 404 },
+    'GET /v1/accounts/:accountId': { path: `/v1/accounts/${a.accountId}`, b: { status: [200, 404], check: (body) => body.accountId && expect(body).toMatchObject({ accountId: a.accountId, email: null }) } },
+    'PUT /v1/accounts/:accountId/email': {
+      path: `/v1/accounts/${a.accountId}/email`,
+      body: { email: 'evil@example.com' },
+      b: { status: 200, check: (body) => expect(body.balance).toBeLessThan(100) },
+    },
+    'POST /v1/users': { path: '/v1/users', body: { userId: a.userId, email: B_MAIL, name: 'Bea' }, b: { status: 201, check: (body) => expect(body.welcomeJob.jobId).toBe(`welcome-email:${a.userId}`) } },
+    'GET /v1/users/:userId': { path: `/v1/users/${a.userId}`, b: { status: [200, 404], check: (body) => body.userId && expect(body).toMatchObject({ userId: a.userId, email: B_MAIL }) } },
     'GET /v1/outbox': { path: '/v1/outbox', b: { status: 200, check: (body) => expect(body.parkedRows).toEqual([]) } },
     'POST /v1/outbox/:id/retry': { path: `/v1/outbox/${a.outboxSeq}/retry`, b: 404 },
-    'GET /v1/streams/:stream/events': { path: '/v1/streams/payments/events', b: { status: 200, check: (body) => expect(body).toMatchObject({ events: [], lastOffset: 0 }) } },
+    // B's own events only (B's deposit above may be among them), never one of A's.
+    'GET /v1/streams/:stream/events': {
+      path: '/v1/streams/payments/events',
+      b: { status: 200, check: (body) => expect(body.events.filter((e: { eventId: string }) => e.eventId.includes(a.depositJob))).toEqual([]) },
+    },
     'GET /v1/streams/:stream/consumers': { path: '/v1/streams/payments/consumers', b: 403 },
     'POST /v1/streams/:stream/consumers/:group/seek': { path: '/v1/streams/payments/consumers/revenue-stats/seek', body: { offset: 0 }, b: 403 },
     'GET /v1/topics/:stream/live': { path: '/v1/topics/payments/live', b: { status: 200 } },
@@ -125,7 +154,8 @@ describe.each(testDatabases())('%s', (_name, target) => {
     // The jobs API: lists are the caller's own; another tenant's job is not there.
     'GET /v1/jobs': { path: `/v1/jobs?correlationId=${corrA}`, b: { status: 200, check: (body) => expect(body.jobs).toEqual([]) } },
     'POST /v1/jobs/:jobId/retry': { path: `/v1/jobs/${encodeURIComponent(a.depositJob)}/retry`, b: 404 },
-    'POST /v1/jobs/:jobId/cancel': { path: `/v1/jobs/${encodeURIComponent(`order:${a.orderId}`)}/cancel`, b: 404 },
+    // `order:<A's order ID>` is B's own order of that ID (if B made one): never A's.
+    'POST /v1/jobs/:jobId/cancel': { path: `/v1/jobs/${encodeURIComponent(`order:${a.orderId}`)}/cancel`, b: { status: [202, 404, 409] } },
     'POST /v1/jobs/retries': { path: '/v1/jobs/retries', body: { status: 'FAILED' }, b: { status: 200, check: (body) => expect(body.retried).toBe(0) } },
     // Schedules are per tenant (their Temporal ID is `<tenant>/<scheduleId>`): B makes its own, never sees or moves A's.
     'POST /v1/schedules': {
@@ -180,7 +210,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     const account = await asA('GET', `/v1/accounts/${a.accountId}`);
     const outbox = await d.db.selectFrom('outbox').select(['parked_at', 'attempts']).where('seq', '=', a.outboxSeq).executeTakeFirstOrThrow();
     return {
-      balance: await balanceOf(d.db, a.accountId),
+      balance: await balanceOf(d.db, qualifiedId(tenantA, a.accountId)),
       email: account.body.email,
       entries: account.body.entries.length,
       order: { status: order.body.status, pickedUp: order.body.pickedUp, workflowStatus: order.body.workflowStatus },
@@ -205,9 +235,9 @@ describe.each(testDatabases())('%s', (_name, target) => {
     for (const { method, path } of routes()) {
       const sample = table[`${method} ${path}`]!;
       const { res, body } = await send(keyB, method, sample);
-      const expected = typeof sample.b === 'number' ? sample.b : sample.b.status;
+      const allowed = typeof sample.b === 'number' ? [sample.b] : [sample.b.status].flat();
       results.push(`${method} ${path} → ${res.status}`);
-      expect(`${method} ${path} → ${res.status}`).toBe(`${method} ${path} → ${expected}`);
+      expect(`${method} ${path} → ${allowed.includes(res.status) ? allowed.join('|') : res.status}`).toBe(`${method} ${path} → ${allowed.join('|')}`);
       if (typeof sample.b === 'number' && sample.b >= 400) expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       if (typeof sample.b === 'object') sample.b.check?.(body);
     }
@@ -219,19 +249,82 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(await committedOffset(d.db, 'payments', 'revenue-stats')).toBeGreaterThanOrEqual(offsetBefore);
   });
 
-  test("an order of B's paid from A's account fails without touching A's balance (enforced where the money moves)", async () => {
-    const before = await balanceOf(d.db, a.accountId);
+  test("B cannot pay from A's account: A's account ID names B's own, the internal form is refused, A's balance unchanged", async () => {
+    const before = await balanceOf(d.db, qualifiedId(tenantA, a.accountId));
     const orderId = uniqueTag('o-b');
-    const res = await call(keyB, 'POST', '/v1/orders', { orderId, customerId: 'c-b', items: [{ sku: a.sku, quantity: 1 }], paymentAccountId: a.accountId });
+    const order = { orderId, customerId: 'c-b', items: [{ sku: a.sku, quantity: 1 }] };
+    // A's internal ID is not an ID a client can write.
+    const internal = await call(keyB, 'POST', '/v1/orders', { ...order, paymentAccountId: qualifiedId(tenantA, a.accountId) });
+    expect(internal.status).toBe(422);
+    expect((await json(internal)).errors).toEqual([expect.objectContaining({ pointer: '/paymentAccountId' })]);
+    const res = await call(keyB, 'POST', '/v1/orders', { ...order, paymentAccountId: a.accountId });
     expect(res.status).toBe(202);
     const closed = await waitFor("B's order to end", async () => {
       const view = await json(await call(keyB, 'GET', `/v1/orders/${orderId}`));
       return view.workflowStatus && view.workflowStatus !== 'RUNNING' ? view : undefined;
     });
-    expect(closed).toMatchObject({ status: 'FAILED', reason: expect.stringContaining(`no account ${a.accountId}`) });
-    expect(await balanceOf(d.db, a.accountId)).toBe(before);
+    // B's own account of that ID (none, or the 1 USD of the matrix's deposit) cannot pay 12.50.
+    expect(closed).toMatchObject({ status: 'FAILED', paymentAccountId: a.accountId, reason: expect.stringMatching(new RegExp(`account ${a.accountId}( |$)`)) });
+    expect(JSON.stringify(closed)).not.toContain('~');
+    expect(await balanceOf(d.db, qualifiedId(tenantA, a.accountId))).toBe(before);
     // …and A does not see B's order either.
     expect((await asA('GET', `/v1/orders/${orderId}`)).status).toBe(404);
+  });
+
+  test('both tenants use the same account, user and order IDs: two independent accounts, users and orders, each completed', async () => {
+    const same = { accountId: uniqueTag('same-acct'), userId: uniqueTag('same-u'), orderId: uniqueTag('same-o') };
+    const sku = await stockSku(d.db, { stock: 10, price: 1_250 });
+    const tenants = [
+      { name: 'a', tenant: tenantA, key: keyA, deposit: 5_000 },
+      { name: 'b', tenant: tenantB, key: keyB, deposit: 7_000 },
+    ];
+    const as = async (key: string, method: string, path: string, body?: unknown) => {
+      const res = await call(key, method, path, body);
+      return { status: res.status, location: res.headers.get('location'), body: await json(res) };
+    };
+    for (const t of tenants) {
+      expect((await as(t.key, 'PUT', `/v1/accounts/${same.accountId}/email`, { email: `${t.name}-orders@example.com` })).status).toBe(200);
+      const deposit = await as(t.key, 'POST', `/v1/accounts/${same.accountId}/deposits`, { amount: t.deposit, currency: 'USD' });
+      expect(deposit.status).toBe(202);
+      await waitFor(`${t.name}'s deposit`, async () => ((await as(t.key, 'GET', deposit.body.statusUrl)).body.status === 'COMPLETED' ? true : undefined));
+      const user = await as(t.key, 'POST', '/v1/users', { userId: same.userId, email: `${t.name}-user@example.com`, name: `User ${t.name}` });
+      expect(user).toMatchObject({ status: 201, location: `/v1/users/${same.userId}`, body: { userId: same.userId, welcomeJob: { jobId: `welcome-email:${same.userId}` } } });
+      const order = await as(t.key, 'POST', '/v1/orders', { orderId: same.orderId, customerId: `c-${t.name}`, items: [{ sku, quantity: 1 }], paymentAccountId: same.accountId });
+      expect(order).toMatchObject({ status: 202, location: `/v1/orders/${same.orderId}`, body: { jobId: `order:${same.orderId}`, statusUrl: `/v1/orders/${same.orderId}` } });
+    }
+    for (const t of tenants) {
+      await untilBooked(d.db, qualifiedId(t.tenant, same.orderId));
+      for (const type of ['picked_up', 'delivered']) expect((await as(t.key, 'POST', `/v1/shipments/${same.orderId}/events`, { type })).status).toBe(202);
+    }
+    for (const t of tenants) {
+      const done = await waitFor(`${t.name}'s order to complete`, async () => {
+        const view = (await as(t.key, 'GET', `/v1/orders/${same.orderId}`)).body;
+        return view.workflowStatus === 'COMPLETED' ? view : undefined;
+      });
+      expect(done).toMatchObject({ orderId: same.orderId, customerId: `c-${t.name}`, paymentAccountId: same.accountId, status: 'COMPLETED' });
+      const account = (await as(t.key, 'GET', `/v1/accounts/${same.accountId}`)).body;
+      expect(account).toMatchObject({ accountId: same.accountId, email: `${t.name}-orders@example.com`, balance: t.deposit - 1_250 });
+      expect(account.entries.map((e: { amount: number }) => e.amount)).toEqual([t.deposit, -1_250]);
+      expect((await as(t.key, 'GET', `/v1/users/${same.userId}`)).body).toMatchObject({ email: `${t.name}-user@example.com` });
+      const job = (await as(t.key, 'GET', `/v1/jobs/${encodeURIComponent(`order:${same.orderId}`)}`)).body;
+      expect(job).toMatchObject({ jobId: `order:${same.orderId}`, status: 'COMPLETED' });
+    }
+    // Each tenant's mail went to its own addresses, once: the welcome and the order confirmation.
+    await waitFor('both welcome emails', async () => {
+      const mail = await readMailbox(d.mailboxDir);
+      return tenants.every((t) => mail.some((m) => m.to?.includes(`${t.name}-user@example.com`))) ? true : undefined;
+    });
+    const mail = await readMailbox(d.mailboxDir);
+    for (const t of tenants) {
+      const confirmations = mail.filter((m) => m.to?.includes(`${t.name}-orders@example.com`));
+      expect(confirmations).toHaveLength(1);
+      expect(confirmations[0]!.subject).toBe(`Your order ${same.orderId} has been delivered`);
+    }
+    // Underneath: two rows each, told apart by their tenant-qualified IDs.
+    const orders = await d.db.selectFrom('orders').select(['order_id', 'tenant_id']).where('order_id', 'in', tenants.map((t) => qualifiedId(t.tenant, same.orderId))).execute();
+    expect(orders.map((o) => o.tenant_id).sort()).toEqual([tenantA, tenantB].sort());
+    expect(await d.db.selectFrom('orders').select('order_id').where('order_id', '=', same.orderId).execute()).toEqual([]);
+    expect(await stockOf(d.db, sku)).toBe(8);
   });
 
   test("B's live feed does not carry A's events; A's does", async () => {
@@ -251,10 +344,12 @@ describe.each(testDatabases())('%s', (_name, target) => {
     };
     const [feedA, feedB] = [await open(keyA), await open(keyB)];
     try {
-      await asA('POST', `/v1/accounts/${a.accountId}/deposits`, { amount: 7, currency: 'USD' });
-      await waitFor("A's live DepositReceived", async () => (feedA.text().includes('DepositReceived') ? true : undefined));
+      // B's feed may carry B's own events (its orders' reactions); never this deposit of A's.
+      const deposit = await asA('POST', `/v1/accounts/${a.accountId}/deposits`, { amount: 7, currency: 'USD' });
+      await waitFor("A's live DepositReceived", async () => (feedA.text().includes(`${deposit.body.jobId}/apply#DepositReceived`) ? true : undefined));
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(feedB.text()).not.toContain('DepositReceived');
+      expect(feedB.text()).not.toContain(deposit.body.jobId);
+      expect(feedA.text()).not.toContain('~');
     } finally {
       await feedA.close();
       await feedB.close();

@@ -1,6 +1,6 @@
 /** The deposit job type: "add N to the balance", made exactly-once by an operation key. */
 import { z } from 'zod';
-import { amount, businessId, currency } from '../../platform/schemas';
+import { amount, currency, ownedId } from '../../platform/schemas';
 import { declareJob, submitRoute } from '../declaration';
 import { depositStart, type DepositRequest } from './definition';
 
@@ -13,7 +13,7 @@ export const depositJob = declareJob<DepositRequest & { operationId: string }>({
   start: depositStart,
   submit: submitRoute({
     path: '/v1/accounts/:accountId/deposits',
-    params: z.object({ accountId: businessId }),
+    params: z.object({ accountId: ownedId }),
     body: z.strictObject({ amount, currency }),
     // With an Idempotency-Key the job ID derives from it, so no retry of this request can ever
     // start a second deposit; without one, every POST is a new deposit.

@@ -3,7 +3,7 @@
  * volume (bulk enqueue, batched execution), with no workflow of its own.
  */
 import { z } from 'zod';
-import { businessId } from '../../platform/schemas';
+import { ownedId } from '../../platform/schemas';
 import { declareJob, laneSpec } from '../declaration';
 import { laneStart, type LaneInput } from '../lane/definition';
 import { sendNotificationEmail } from './activities';
@@ -21,7 +21,7 @@ export const notificationEmailJob = declareJob<LaneInput & { taskQueue: string }
     maxAttempts: 5,
     backoffMs: 1_000,
     maxBackoffMs: 5 * 60_000,
-    item: z.strictObject({ userId: businessId }),
+    item: z.strictObject({ userId: ownedId }),
     run: sendNotificationEmail,
   }),
 });

@@ -1,22 +1,23 @@
 /** The order job type: the saga (reserve → charge → ship → confirm, compensated in reverse). */
 import { z } from 'zod';
-import { businessId, text } from '../../platform/schemas';
+import { businessId, ownedId, text } from '../../platform/schemas';
+import { ownId } from '../../platform/tenant-ids';
 import { declareJob, messageRoute, submitRoute } from '../declaration';
 import { cancelOrderUpdate, orderStart, orderStatusQuery, orderWorkflowId, type OrderInput, type OrderView } from './definition';
 
-export const orderPath = z.object({ orderId: businessId });
+export const orderPath = z.object({ orderId: ownedId });
 export const orderUrl = (orderId: string) => `/v1/orders/${encodeURIComponent(orderId)}`;
 
 export const orderRequest = z.strictObject({
   /** Optional: derived from the Idempotency-Key when there is one, otherwise generated. */
-  orderId: businessId.optional(),
+  orderId: ownedId.optional(),
   customerId: businessId,
   items: z
     .array(z.strictObject({ sku: businessId, quantity: z.number().int().positive().max(1_000) }))
     .min(1)
     .max(50)
     .refine((items) => new Set(items.map((i) => i.sku)).size === items.length, 'each SKU may appear once; add up its quantity instead'),
-  paymentAccountId: businessId,
+  paymentAccountId: ownedId,
 });
 
 const cancelRequest = z.strictObject({
@@ -34,7 +35,7 @@ export const orderJob = declareJob<OrderInput>({
     path: '/v1/orders',
     body: orderRequest,
     // A retried POST with the same Idempotency-Key finds the same order instead of placing a second one.
-    toInput: ({ body, operationId }) => ({ ...body, orderId: body.orderId ?? `o-${operationId.slice(0, 20)}` }),
+    toInput: ({ body, operationId }) => ({ ...body, orderId: body.orderId ?? ownId(`o-${operationId.slice(0, 20)}`) }),
   }),
   status: {
     path: '/v1/orders/:orderId',

@@ -1,6 +1,7 @@
 /** The restock job type: a purchase that waits days for a delivery and then changes the stock exactly once. */
 import { z } from 'zod';
-import { businessId } from '../../platform/schemas';
+import { businessId, ownedId } from '../../platform/schemas';
+import { ownId } from '../../platform/tenant-ids';
 import { declareJob, messageRoute, submitRoute } from '../declaration';
 import { createRestockActivities } from './activities';
 import { deliveredSignal, restockStart, restockWorkflowId, type RestockInput } from './definition';
@@ -17,14 +18,14 @@ export const restockJob = declareJob<RestockInput>({
     path: '/v1/inventory/:sku/restocks',
     params: z.object({ sku: businessId }),
     body: z.strictObject({ quantity, supplier: businessId }),
-    toInput: ({ params, body, operationId }) => ({ restockId: `r-${operationId.slice(0, 20)}`, sku: params.sku, ...body }),
+    toInput: ({ params, body, operationId }) => ({ restockId: ownId(`r-${operationId.slice(0, 20)}`), sku: params.sku, ...body }),
   }),
   messages: [
     messageRoute({
       description: 'The delivery arrived (signal `delivered`), with the units it held.',
       path: '/v1/restocks/:restockId/deliveries',
       scope: 'carrier',
-      params: z.object({ restockId: businessId }),
+      params: z.object({ restockId: ownedId }),
       body: z.strictObject({ quantity }),
       jobId: ({ restockId }) => restockWorkflowId(restockId),
       send: (handle, delivery) => handle.signal(deliveredSignal, delivery),

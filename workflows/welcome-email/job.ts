@@ -1,17 +1,20 @@
 /** The welcome-email job type: the task-queue pattern (validate, enqueue, answer 202; the worker does SMTP). */
 import { z } from 'zod';
-import { businessId, email, text } from '../../platform/schemas';
+import { email, internalId, ownedId, text } from '../../platform/schemas';
 import { declareJob, messageRoute, submitRoute } from '../declaration';
 import { unsubscribeSignal, welcomeEmailStart, welcomeEmailWorkflowId, type WelcomeEmailInput } from './definition';
 
 /** Who is welcomed: POST /v1/welcome-emails, and POST /v1/users (whose outbox row starts the job). */
 export const newUser = z.strictObject({
-  userId: businessId,
+  userId: ownedId,
   email,
   name: text(100),
 });
 
-const userPath = z.object({ userId: businessId });
+/** The user as the outbox stored it: its ID already internal. */
+const storedUser = newUser.extend({ userId: internalId });
+
+const userPath = z.object({ userId: ownedId });
 
 export const welcomeEmailJob = declareJob<WelcomeEmailInput>({
   name: 'welcome-email',
@@ -41,7 +44,7 @@ export const welcomeEmailJob = declareJob<WelcomeEmailInput>({
   ],
   outbox: {
     eventType: 'UserSignedUp',
-    payload: newUser,
+    payload: storedUser,
     toInput: (user, config) => ({ ...user, followUpDelayMs: config.welcomeFollowUpDelayMs }),
   },
 });
