@@ -15,7 +15,7 @@ export type DatabaseTarget = { kind: 'sqlite'; file: string } | { kind: 'postgre
 
 const INT8_OID = 20;
 
-function dialectFor(target: DatabaseTarget): Dialect {
+export function dialectFor(target: DatabaseTarget): Dialect {
   if (target.kind === 'postgres') {
     return new PostgresDialect({
       pool: new pg.Pool({
