@@ -13,7 +13,9 @@ import { committedOffset } from '../../db/events';
 import { readMailbox } from '../../platform/mail-catcher';
 import { SCOPES } from '../../platform/tenancy';
 import { qualifiedId } from '../../platform/tenant-ids';
+import { TenantIdKey } from '../../platform/temporal-keys';
 import { streamConsumerWorkflowId } from '../../workflows/streams/definition';
+import { welcomeEmailStart } from '../../workflows/welcome-email/definition';
 import { json, testLogger, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
@@ -336,6 +338,33 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(orders.map((o) => o.tenant_id).sort()).toEqual([tenantA, tenantB].sort());
     expect(await d.db.selectFrom('orders').select('order_id').where('order_id', '=', same.orderId).execute()).toEqual([]);
     expect(await stockOf(d.db, sku)).toBe(8);
+  });
+
+  test("a job A started before business IDs were per tenant (unqualified ID) is still A's by the same client ID, and nobody else's", async () => {
+    const userId = uniqueTag('legacy-u');
+    // As the gateway started it before: the workflow ID without A's tenant, TenantId A.
+    const start = welcomeEmailStart({ userId, email: 'legacy@example.com', name: 'Lea', followUpDelayMs: 3_600_000 });
+    await d.client.workflow.start(start.workflowType, {
+      taskQueue: d.config.temporal.taskQueue,
+      workflowId: start.workflowId,
+      args: [...start.args],
+      typedSearchAttributes: [{ key: TenantIdKey, value: tenantA }],
+    });
+    const path = `/v1/jobs/${encodeURIComponent(`welcome-email:${userId}`)}`;
+    const seen = await waitFor('the legacy job to run', async () => {
+      const view = await asA('GET', path);
+      return view.status === 200 && view.body.step ? view.body : undefined;
+    });
+    expect(seen).toMatchObject({ jobId: `welcome-email:${userId}`, status: 'RUNNING' });
+    expect((await call(keyB, 'GET', path)).status).toBe(404);
+    expect((await call(keyB, 'POST', `/v1/welcome-emails/${userId}/unsubscribe`)).status).toBe(404);
+    expect(await asA('POST', `/v1/welcome-emails/${userId}/unsubscribe`)).toMatchObject({ status: 202, body: { jobId: `welcome-email:${userId}` } });
+    // A's signal reached the legacy job: it ends without the follow-up.
+    const done = await waitFor('the legacy job to end', async () => {
+      const { body } = await asA('GET', path);
+      return body.status === 'COMPLETED' ? body : undefined;
+    });
+    expect(done.result.followUp).toEqual({ sent: false, reason: 'unsubscribed' });
   });
 
   test("B's live feed does not carry A's events; A's does", async () => {
