@@ -152,8 +152,8 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
       }),
     ),
 
-    { method: 'post', path: '/v1/webhook-endpoints', summary: 'Register a webhook endpoint for event types (the signing secret is shown once, here)', tag: 'webhooks', body: createWebhookEndpointBody(allowPrivateNetworks), ok: { status: 201, description: 'The endpoint and its secret.', location: true } },
-    { method: 'get', path: '/v1/webhook-endpoints', summary: 'List webhook endpoints (newest 100)', tag: 'webhooks', ok: { status: 200, description: '`{ endpoints }`.' } },
+    { method: 'post', path: '/v1/webhook-endpoints', summary: 'Register a webhook endpoint of your tenant for event types (the `webhooks` scope; the signing secret is shown once, here)', tag: 'webhooks', body: createWebhookEndpointBody(allowPrivateNetworks), ok: { status: 201, description: 'The endpoint and its secret.', location: true } },
+    { method: 'get', path: '/v1/webhook-endpoints', summary: 'List your tenant\'s webhook endpoints (newest 100)', tag: 'webhooks', ok: { status: 200, description: '`{ endpoints }`.' } },
     { method: 'get', path: '/v1/webhook-endpoints/:endpointId', summary: 'Read a webhook endpoint', tag: 'webhooks', params: webhookEndpointPath, ok: { status: 200, description: 'The endpoint (without its secret).' }, problems: [404] },
     { method: 'delete', path: '/v1/webhook-endpoints/:endpointId', summary: 'Delete a webhook endpoint (pending deliveries to it stop)', tag: 'webhooks', params: webhookEndpointPath, ok: { status: 204, description: 'Deleted.' }, problems: [404] },
 
@@ -180,11 +180,11 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
     routes.push({
       method: 'post',
       path: `/codecs/${direction}`,
-      summary: `Codec server for the Temporal Web UI: ${direction} payloads (Authorization: Bearer CODEC_SERVER_TOKEN; 404 when it is off)`,
+      summary: `Codec server for the Temporal Web UI: ${direction} payloads (the \`codec\` scope: every tenant's payloads)`,
       tag: 'operations',
       body: payloadsBody,
       ok: { status: 200, description: '`{ payloads }`.' },
-      problems: [401, 403, 404],
+      problems: [401, 403, 415, 422],
     });
   }
   // The lane, for the job types that run on it (workflows/registry.ts): one set of routes, the job type a path parameter.

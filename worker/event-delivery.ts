@@ -33,11 +33,11 @@ export async function deliverToSubscribers(gateway: TemporalGateway, event: Stre
 }
 
 /**
- * Start a webhook delivery per endpoint subscribed to the event's type. Each is a job keyed by
- * (endpoint, event), so the relay republishing a row starts nothing twice; the job runs with the
- * event's correlation ID.
+ * Start a webhook delivery per endpoint of the event's tenant subscribed to its type. Each is a job
+ * keyed by (endpoint, event), so the relay republishing a row starts nothing twice; the job runs
+ * with the event's correlation ID, as the event's tenant's job (the relay publishes as that tenant).
  */
-export async function deliverToWebhooks(gateway: TemporalGateway, db: Database, config: Config, event: StreamEvent): Promise<void> {
+export async function deliverToWebhooks(gateway: TemporalGateway, db: Database, config: Config, event: StreamEvent & { tenantId: string }): Promise<void> {
   for (const input of await webhookDeliveriesFor(db, event, config)) {
     await gateway.startOnce(webhookDeliveryJob.start(input), event.correlationId);
   }

@@ -69,10 +69,11 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     /** A domain event was appended to its stream: wake the stream's consumer groups, deliver it to subscribers, broadcast it live. */
     async EventAppended(row) {
       const event = parsePayload(streamEvent, row);
+      const owned = { ...event, tenantId: row.tenant_id };
       await wakeConsumerGroups(gateway, event.stream);
-      await deliverToSubscribers(gateway, { ...event, tenantId: row.tenant_id });
-      await deliverToWebhooks(gateway, db, config, event);
-      liveEvents.publish({ ...event, tenantId: row.tenant_id });
+      await deliverToSubscribers(gateway, owned);
+      await deliverToWebhooks(gateway, db, config, owned);
+      liveEvents.publish(owned);
     },
   };
   for (const job of jobs) {

@@ -11,6 +11,7 @@ import dns from 'node:dns/promises';
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_TENANT } from '../../platform/tenancy';
 import { isAllowedAddress, createWebhookActivities, webhookEndpoints } from '../../workflows/webhook-delivery/activities';
 import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
@@ -193,7 +194,7 @@ describe('SSRF: by default a webhook may not target loopback, private or link-lo
     const { address } = await dns.lookup(name);
     expect(isAllowedAddress(address, false)).toBe(false);
     const endpointId = `we_${'1'.repeat(24)}`;
-    await webhookEndpoints.create(d.db, { endpointId, url: `http://${name}:9/hook`, eventTypes: ['OrderCreated'], secret: `whsec_${Buffer.alloc(32).toString('base64')}` });
+    await webhookEndpoints.create(d.db, { endpointId, tenantId: DEFAULT_TENANT, url: `http://${name}:9/hook`, eventTypes: ['OrderCreated'], secret: `whsec_${Buffer.alloc(32).toString('base64')}` });
     const { deliverWebhook } = createWebhookActivities({ db: d.db });
     const input = { endpointId, webhookId: 'msg_1', eventId: 'e-1', eventType: 'OrderCreated', occurredAt: new Date().toISOString(), data: {}, backoffMs: [], timeoutMs: 1_000, allowPrivateNetworks: false };
     await expect(deliverWebhook(input, 1)).rejects.toMatchObject({ type: 'WebhookUrlNotAllowed', nonRetryable: true });
