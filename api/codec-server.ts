@@ -114,8 +114,8 @@ export function codecServerRouter(config: Config): Router {
   };
 
   router.use('/codecs', originCheck);
-  router.post('/codecs/:direction', requireScope('codec'), namespaceAndType, express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
-  router.post('/codecs/decode', route('decode'));
-  router.post('/codecs/encode', route('encode'));
+  const guard = [requireScope('codec'), namespaceAndType, express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth];
+  router.post('/codecs/decode', ...guard, route('decode'));
+  router.post('/codecs/encode', ...guard, route('encode'));
   return router;
 }

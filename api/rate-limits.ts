@@ -29,6 +29,16 @@ interface Bucket {
 
 const secondsUntil = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 
+/**
+ * Add one limit to the answer's headers. Both headers are lists: a job submission reports the key's
+ * limit and the submission limit, each under its name, as the draft allows.
+ */
+function report(res: Response, policy: string, state: string): void {
+  const add = (name: string, value: string) => res.set(name, [res.get(name), value].filter(Boolean).join(', '));
+  add('RateLimit-Policy', policy);
+  add('RateLimit', state);
+}
+
 export function createRateLimits(config: Config) {
   const limits = config.rateLimits;
   const pool = config.database.kind === 'postgres' ? new pg.Pool({ connectionString: config.database.url, max: 4, allowExitOnIdle: true }) : undefined;
@@ -70,13 +80,13 @@ export function createRateLimits(config: Config) {
         return refuse(res, b, err.msBeforeNext);
       }
     }
-    res.set('RateLimit-Policy', b.policy);
-    res.set('RateLimit', `"${b.name}";r=${remaining};t=${secondsUntil(resetMs)}`);
+    report(res, b.policy, `"${b.name}";r=${remaining};t=${secondsUntil(resetMs)}`);
   }
 
   function refuse(res: Response, b: Bucket, msBeforeNext: number): never {
     const seconds = secondsUntil(msBeforeNext);
-    res.set({ 'Retry-After': String(seconds), 'RateLimit-Policy': b.policy, RateLimit: `"${b.name}";r=0;t=${seconds}` });
+    res.set('Retry-After', String(seconds));
+    report(res, b.policy, `"${b.name}";r=0;t=${seconds}`);
     throw new HttpProblem(429, 'rate-limited', 'Too Many Requests', `${b.over}; retry in ${seconds} s.`, {
       retryAfterSeconds: seconds,
     });
