@@ -176,6 +176,12 @@ describe.each(testDatabases())('%s', (_name, target) => {
     });
     expect((await fetch(`${d.url}/v1/jobs/${encodeURIComponent(delivery.jobId)}`, { headers: y.as })).status).toBe(404);
     expect((await fetch(`${d.url}/v1/jobs/${encodeURIComponent(delivery.jobId)}`, { headers: x.as })).status).toBe(200);
+    // No delivery was even started from Y's event towards X's endpoint (the activity would skip it too).
+    const ofY = await waitFor("Y's delivery in its job list", async () => {
+      const page = await json(await fetch(`${d.url}/v1/jobs?type=webhook-delivery&pageSize=100`, { headers: y.as }));
+      return page.jobs.length > 0 ? page.jobs : undefined;
+    });
+    expect(ofY.map((j: { jobId: string }) => j.jobId.split(':')[1])).toEqual([y.endpointId]);
   });
 
   test('after the last attempt the delivery is a failed job; retried, it is delivered under the same webhook-id', async () => {
