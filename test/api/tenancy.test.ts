@@ -3,8 +3,8 @@
  * on every route of the app's route table (a new route without an entry here fails the test),
  * with no credentials, and with a key lacking every scope; every one of those answers, and the
  * public routes', carries the RateLimit headers. Afterwards A's data is unchanged: balance, email,
- * order and shipment state, welcome job, restock, parked outbox row, webhook endpoint, consumer
- * offsets, mail. On SQLite and PostgreSQL, with a real worker, relay and mail catcher.
+ * order and shipment state, welcome job, restock, parked outbox row, webhook endpoint, A's consumer
+ * group (offset, statistics, replays), mail. On SQLite and PostgreSQL, with a real worker, relay and mail catcher.
  */
 import type express from 'express';
 import { createApp } from '../../api/app';
@@ -13,7 +13,7 @@ import { createApiKey, revokeApiKey } from '../../db/api-keys';
 import { committedOffset } from '../../db/events';
 import { readMailbox } from '../../platform/mail-catcher';
 import { PLATFORM_SCOPES, SCOPES } from '../../platform/tenancy';
-import { streamConsumerWorkflowId } from '../../workflows/streams/definition';
+import { consumerProgressQuery, streamConsumerWorkflowId } from '../../workflows/streams/definition';
 import { json, testLogger, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
@@ -91,7 +91,21 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(endpoint.status).toBe(201);
     a.endpointId = endpoint.body.endpointId;
     await waitFor("A's welcome email", async () => ((await readMailbox(d.mailboxDir)).some((m) => m.to?.includes('w@example.com')) ? true : undefined));
+    await waitFor("A's consumer group to catch up with A's payments", async () => {
+      const group = (await asA('GET', '/v1/streams/payments/consumers')).body.consumers.find((c: { group: string }) => c.group === 'revenue-stats');
+      return group?.lag === 0 && group.committedOffset > 0 ? true : undefined;
+    });
   });
+
+  /** A tenant's instance of the revenue-stats group: offset, what it counted, how often it re-read. */
+  async function revenueStatsOf(tenantId: string) {
+    const group = { tenantId, stream: 'payments', group: 'revenue-stats' };
+    const stats = await d.db.selectFrom('stream_stats').select(['stat_key', 'value']).where('tenant_id', '=', tenantId).where('group_name', '=', 'revenue-stats').orderBy('stat_key').execute();
+    const progress = await d.client.workflow.getHandle(streamConsumerWorkflowId(tenantId, 'payments', 'revenue-stats')).query(consumerProgressQuery).catch(() => undefined);
+    return { committed: await committedOffset(d.db, group), stats: Object.fromEntries(stats.map((s) => [s.stat_key, Number(s.value)])), replayed: progress?.duplicatesSkipped };
+  }
+  const depositsOf = async (tenantId: string) =>
+    Number((await d.db.selectFrom('events').select(({ fn }) => fn.countAll().as('n')).where('tenant_id', '=', tenantId).where('type', '=', 'DepositReceived').executeTakeFirst())?.n ?? 0);
 
   afterAll(() => d?.stop());
 
@@ -116,8 +130,18 @@ describe.each(testDatabases())('%s', (_name, target) => {
     'GET /v1/outbox': { path: '/v1/outbox', b: { status: 200, check: (body) => expect(body.parkedRows).toEqual([]) } },
     'POST /v1/outbox/:id/retry': { path: `/v1/outbox/${a.outboxSeq}/retry`, b: 404 },
     'GET /v1/streams/:stream/events': { path: '/v1/streams/payments/events', b: { status: 200, check: (body) => expect(body).toMatchObject({ events: [], lastOffset: 0 }) } },
-    'GET /v1/streams/:stream/consumers': { path: '/v1/streams/payments/consumers', b: 403 },
-    'POST /v1/streams/:stream/consumers/:group/seek': { path: '/v1/streams/payments/consumers/revenue-stats/seek', body: { offset: 0 }, b: 403 },
+    // Consumer groups run per tenant: B reads and moves its own instance, never A's.
+    'GET /v1/streams/:stream/consumers': {
+      path: '/v1/streams/payments/consumers',
+      b: {
+        status: 200,
+        check: (body) => {
+          expect(body.lastOffset).toBe(0); // B has no payments: A's do not count
+          expect(body.consumers.map((c: { workflowId: string }) => c.workflowId)).toEqual([streamConsumerWorkflowId(tenantB, 'payments', 'revenue-stats')]);
+        },
+      },
+    },
+    'POST /v1/streams/:stream/consumers/:group/seek': { path: '/v1/streams/payments/consumers/revenue-stats/seek', body: { offset: 0 }, b: { status: 202 } },
     'GET /v1/topics/:stream/live': { path: '/v1/topics/payments/live', b: { status: 200 } },
     'GET /v1/correlations/:correlationId': { path: `/v1/correlations/${corrA}`, b: { status: 200, check: (body) => expect(body).toMatchObject({ workflows: 0, events: 0, timeline: [] }) } },
     'GET /v1/inventory': { path: '/v1/inventory', b: { status: 200 } },
@@ -205,6 +229,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
       user: (await asA('GET', `/v1/users/${a.userId}`)).body.email,
       outboxParked: outbox.parked_at !== null,
       webhookEndpoint: (await asA('GET', `/v1/webhook-endpoints/${a.endpointId}`)).status,
+      revenueStats: await revenueStatsOf(tenantA),
       mailTo: (await readMailbox(d.mailboxDir)).filter((m) => m.to?.includes('evil@example.com')).length,
     };
   }
@@ -216,7 +241,6 @@ describe.each(testDatabases())('%s', (_name, target) => {
 
   test("tenant B's credentials against A's resources: 404 (403 for platform routes), and A's data unchanged", async () => {
     const before = await stateOfA();
-    const offsetBefore = await committedOffset(d.db, 'payments', 'revenue-stats');
     expect(before).toMatchObject({ balance: 48_750, email: 'a@example.com', order: { status: 'RUNNING', pickedUp: false }, welcome: { status: 'RUNNING' }, outboxParked: true, webhookEndpoint: 200 });
     const table = samples();
     const results: string[] = [];
@@ -233,9 +257,25 @@ describe.each(testDatabases())('%s', (_name, target) => {
     expect(results.length).toBeGreaterThanOrEqual(24);
     // Whatever B started has had time to act (signals, updates, the relay, the worker).
     await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // A's consumer group included: B's seek to 0 moved B's own instance, A's re-read nothing.
     expect(await stateOfA()).toEqual(before);
-    // Consumer groups are the platform's and move on their own; B's seek to 0 did not rewind them.
-    expect(await committedOffset(d.db, 'payments', 'revenue-stats')).toBeGreaterThanOrEqual(offsetBefore);
+    expect(before.revenueStats).toMatchObject({ stats: { 'count:DepositReceived': await depositsOf(tenantA) } });
+  });
+
+  test("each tenant's consumer group counts its own tenant's events only", async () => {
+    const aBefore = await revenueStatsOf(tenantA);
+    const accountB = uniqueTag('acct-b');
+    for (const amount of [5, 6]) expect((await call(keyB, 'POST', `/v1/accounts/${accountB}/deposits`, { amount, currency: 'USD' })).status).toBe(202);
+    await waitFor("B's deposits counted by B's group", async () => {
+      const own = await revenueStatsOf(tenantB);
+      return own.stats['count:DepositReceived'] === (await depositsOf(tenantB)) && own.stats['count:DepositReceived']! >= 2 ? true : undefined;
+    });
+    const b = await revenueStatsOf(tenantB);
+    expect(b.stats['sum:USD']).toBeGreaterThanOrEqual(11);
+    const body = await json(await call(keyB, 'GET', '/v1/streams/payments/consumers'));
+    expect(body.consumers[0]).toMatchObject({ group: 'revenue-stats', lag: 0, committedOffset: body.lastOffset });
+    // A's instance did not count B's deposits (nor re-read anything).
+    expect(await revenueStatsOf(tenantA)).toEqual(aBefore);
   });
 
   test("an order of B's paid from A's account fails without touching A's balance (enforced where the money moves)", async () => {
@@ -295,7 +335,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   });
 
   test('internal workflows (consumer groups, subscribers) are nobody\'s jobs: 404 for every tenant', async () => {
-    const internal = streamConsumerWorkflowId('payments', 'revenue-stats');
+    const internal = streamConsumerWorkflowId(tenantA, 'payments', 'revenue-stats');
     await waitFor('the consumer group to exist', async () => ((await d.client.workflow.getHandle(internal).describe().catch(() => undefined)) ? true : undefined));
     for (const key of [keyA, keyB]) expect((await call(key, 'GET', `/v1/jobs/${encodeURIComponent(internal)}`)).status).toBe(404);
   });

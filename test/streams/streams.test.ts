@@ -8,6 +8,7 @@ import { appendEvent, type DomainEvent, type StoredEvent } from '../../db/events
 import { createTemporalGateway } from '../../platform/temporal';
 import { CORRELATION_HEADER } from '../../platform/temporal-keys';
 import { deliverToSubscribers } from '../../worker/event-delivery';
+import { DEFAULT_TENANT } from '../../platform/tenancy';
 import { consumerProgressQuery, streamConsumerWorkflowId, subscriberWorkflowId } from '../../workflows/streams/definition';
 import { json, postJson, quietPeriod, uniqueTag, waitFor } from '../support/env';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
@@ -28,10 +29,11 @@ afterAll(() => d?.stop());
 
 const append = (event: DomainEvent) => d.db.transaction().execute((trx) => appendEvent(trx, event));
 const stat = async (group: string, key: string) =>
-  Number((await d.db.selectFrom('stream_stats').select('value').where('group_name', '=', group).where('stat_key', '=', key).executeTakeFirst())?.value ?? 0);
+  Number((await d.db.selectFrom('stream_stats').select('value').where('tenant_id', '=', DEFAULT_TENANT).where('group_name', '=', group).where('stat_key', '=', key).executeTakeFirst())?.value ?? 0);
 /** The relay the first test starts late, or (when a later test runs alone) one started now. */
 const relayRunning = () => d.relay ?? d.startRelay();
-const signupConsumer = () => d.client.workflow.getHandle(streamConsumerWorkflowId('users', 'signup-stats'));
+/** The test key's tenant's instance of the group: the events appended here are that tenant's. */
+const signupConsumer = () => d.client.workflow.getHandle(streamConsumerWorkflowId(DEFAULT_TENANT, 'users', 'signup-stats'));
 
 test('a consumer group that starts after 100 events catches up from offset 0; a seek back replays 50 without doubling', async () => {
   // 100 events before any consumer runs (no relay yet): the group is "added" afterwards.
@@ -49,7 +51,7 @@ test('a consumer group that starts after 100 events catches up from offset 0; a 
     const group = consumers.find((c: { group: string }) => c.group === 'signup-stats');
     return group?.lag === 0 && group.committedOffset === 100 ? group : undefined;
   });
-  expect(caughtUp).toMatchObject({ workflowId: 'stream-consumer:users:signup-stats', lag: 0 });
+  expect(caughtUp).toMatchObject({ workflowId: `stream-consumer:${DEFAULT_TENANT}:users:signup-stats`, lag: 0 });
   expect(await stat('signup-stats', 'count:UserSignedUp')).toBe(100);
 
   const seek = await postJson(`${d.url}/v1/streams/users/consumers/signup-stats/seek`, { offset: 50 });
