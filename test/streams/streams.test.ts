@@ -9,7 +9,7 @@ import { createTemporalGateway } from '../../platform/temporal';
 import { CORRELATION_HEADER } from '../../platform/temporal-keys';
 import { deliverToSubscribers } from '../../worker/event-delivery';
 import { DEFAULT_TENANT } from '../../platform/tenancy';
-import { consumerProgressQuery, streamConsumerWorkflowId, subscriberWorkflowId } from '../../workflows/streams/definition';
+import { consumerProgressQuery, retiredConsumerWorkflowId, streamConsumerWorkflowId, subscriberWorkflowId } from '../../workflows/streams/definition';
 import { json, postJson, quietPeriod, uniqueTag, waitFor } from '../support/env';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { ISOLATED_NAMESPACES } from '../support/namespaces';
@@ -45,6 +45,13 @@ test('a consumer group that starts after 100 events catches up from offset 0; a 
   expect(page.events.map((e: StoredEvent) => e.offset)).toEqual([96, 97, 98, 99, 100]);
   expect(page).toMatchObject({ lastOffset: 100, nextAfter: 100 });
 
+  // A platform-wide group as it ran before groups were per tenant (its input names no tenant): it
+  // reads nothing now, and the relay retires it when it starts.
+  const retired = await d.client.workflow.start('streamConsumer', {
+    workflowId: retiredConsumerWorkflowId('users', 'signup-stats'),
+    taskQueue: d.config.temporal.taskQueue,
+    args: [{ stream: 'users', group: 'signup-stats' }],
+  });
   d.startRelay(); // only now, once its events are in: a consumer group that joins late
   const caughtUp = await waitFor('the group to catch up', async () => {
     const { consumers } = await json(await fetch(`${d.url}/v1/streams/users/consumers`));
@@ -53,6 +60,7 @@ test('a consumer group that starts after 100 events catches up from offset 0; a 
   });
   expect(caughtUp).toMatchObject({ workflowId: `stream-consumer:${DEFAULT_TENANT}:users:signup-stats`, lag: 0 });
   expect(await stat('signup-stats', 'count:UserSignedUp')).toBe(100);
+  await waitFor('the platform-wide group to be retired', async () => ((await retired.describe()).status.name === 'TERMINATED' ? true : undefined));
 
   const seek = await postJson(`${d.url}/v1/streams/users/consumers/signup-stats/seek`, { offset: 50 });
   expect(seek.status).toBe(202);
