@@ -72,6 +72,8 @@ test('a consumer group that starts after 100 events catches up from offset 0; a 
   expect(await stat('signup-stats', 'count:UserSignedUp')).toBe(100);
   const { consumers } = await json(await fetch(`${d.url}/v1/streams/users/consumers`));
   expect(consumers.find((c: { group: string }) => c.group === 'signup-stats').lag).toBe(0);
+  // The lag metric (summed over the group's per-tenant instances) agrees.
+  expect(await (await fetch(`${d.url}/metrics`)).text()).toMatch(/^conveyor_consumer_group_lag_events\{stream="users",group="signup-stats"\} 0$/m);
 
   expect((await postJson(`${d.url}/v1/streams/users/consumers/signup-stats/seek`, { offset: 101 })).status).toBe(422);
   expect((await postJson(`${d.url}/v1/streams/users/consumers/nobody/seek`, { offset: 1 })).status).toBe(404);
