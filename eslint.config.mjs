@@ -53,7 +53,7 @@ export default tseslint.config(
   },
   // Tests read arbitrary JSON answers and assert on their shape.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
-  { files: ['*.js', '*.mjs'], languageOptions: { globals: { module: 'writable', require: 'readonly', __dirname: 'readonly' } } },
+  { files: ['*.js', '*.mjs', '.ci/*.js'], languageOptions: { globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly', console: 'readonly' } } },
   { files: ['platform/**/*.ts'], rules: forbid({ [above]: ['db', 'workflows', 'activities', 'api', 'worker', 'bin'] }) },
   { files: ['db/**/*.ts'], rules: forbid({ [above]: ['workflows', 'activities', 'api', 'worker', 'bin'] }) },
   {

@@ -12,11 +12,14 @@ CI_NODE_VERSIONS=${CI_NODE_VERSIONS:-"22.23.3 24.21.0"}
 CI_NODE_CACHE=${CI_NODE_CACHE:-"$HOME/.cache/conveyor-node"}
 
 if [ -z "${CI_NODE_VERSION:-}" ]; then
+  # Each jest run of this CI run writes its JSON results here; .ci/tally.js sums them at the end.
+  export CI_TALLY_DIR=${CI_TALLY_DIR:-$(mktemp -d)}
   for version in $CI_NODE_VERSIONS; do
     echo "=== .ci/run on Node $version ==="
     CI_NODE_VERSION=$version bash "$PWD/.ci/run" "$@"   # sourced from the repo root (.ci/run cd-s there first)
   done
   echo "=== .ci/run passed on Node: $CI_NODE_VERSIONS ==="
+  node .ci/tally.js "$CI_TALLY_DIR"   # last line: "Tests: N passed, N failed, N skipped"
   exit 0
 fi
 

@@ -55,8 +55,9 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.disable('x-powered-by');
   // Who the client is (req.ip, the per-address limits): the socket's address unless TRUST_PROXY names the proxy.
   app.set('trust proxy', config.trustProxy);
-  const metrics = apiMetrics(db);
-  app.use(metrics.countRequests);
+  // METRICS=off: no request counting and no /metrics route (it answers 404 like any unknown path).
+  const metrics = config.metricsEnabled ? apiMetrics(db) : undefined;
+  if (metrics) app.use(metrics.countRequests);
   app.use(traceRequests);
 
   // Correlation ID first, so every later answer (errors included) carries it.
@@ -99,7 +100,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use('/v1/lanes', express.json({ limit: LANE_BODY_LIMIT, strict: true }));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
-  app.get('/metrics', metrics.endpoint);
+  if (metrics) app.get('/metrics', metrics.endpoint);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

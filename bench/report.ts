@@ -6,7 +6,10 @@
 import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
+import { renderClusterSection } from './cluster-report';
+import { KNEE_GAIN } from './lib/knee';
 import { barChart, lineChart } from './lib/svg';
+import { obsSection } from './obs-report';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the shape is whatever run.ts measured */
 type Results = Record<string, any>;
@@ -215,7 +218,7 @@ export function writeReport(r: Results, quick: boolean): string[] {
     '',
   ];
   const mdFile = path.join(docDir, 'benchmarks.md');
-  fs.writeFileSync(mdFile, `${[...lines, ...patternSections()].join('\n')}\n`);
+  fs.writeFileSync(mdFile, `${[...lines, ...patternSections(chartDir, chartRel)].join('\n')}\n`);
   return [path.relative(root, jsonFile), path.relative(root, mdFile)];
 }
 
@@ -228,7 +231,7 @@ function readResults(name: string): Results | undefined {
 const n = (value: number, digits = 1) => value.toFixed(digits);
 
 /** Sections for the patterns of issues 3, 4 and 6, from their own runs (each says how to rerun it). */
-function patternSections(): string[] {
+function patternSections(chartDir: string, chartRel: string): string[] {
   const lines: string[] = [];
   const deposits = ['deposits-sqlite', 'deposits-postgresql'].map(readResults).filter((d): d is Results => Boolean(d));
   if (deposits.length > 0) {
@@ -290,43 +293,202 @@ function patternSections(): string[] {
       '',
     );
   }
-  lines.push(...laneSection());
   lines.push(...engineSection());
+  const lane = readResults('lane');
+  lines.push(
+    ...(lane
+      ? laneSection(lane, chartDir, chartRel)
+      : ['## 10. The lane: batched jobs vs one workflow per job vs BullMQ (`npm run bench:lane`)', '', 'Not measured yet: `npm run bench:lane` (about 13 minutes, alone on the machine), then `npm run bench:report`.', '']),
+  );
+  const cluster = readResults('cluster');
+  if (cluster) lines.push(...renderClusterSection(cluster));
+  lines.push(...obsSection());
   return lines;
 }
 
-/** The lane (issue 17) against per-workflow jobs and BullMQ, from bench/results/lane.json (`npm run bench:lane`). */
-function laneSection(): string[] {
-  const lane = readResults('lane');
-  if (!lane) return [];
-  const e2e: Results[] = lane.endToEnd.rows;
-  const cells: Results[] = lane.grid.cells;
-  const batchSizes = [...new Set(cells.map((c) => c.batchSize))];
-  const partitions = [...new Set(cells.map((c) => c.partitions))];
-  return [
-    '## 9. The lane: batched jobs vs one workflow per job vs BullMQ (`npm run bench:lane`)',
+const laneNames: Record<string, string> = {
+  lane: 'Conveyor lane',
+  conveyor: 'Conveyor per workflow',
+  floor: 'engine floor',
+  'bullmq-aof': 'BullMQ (Redis AOF)',
+  bullmq: 'BullMQ (Redis in memory)',
+};
+/** Chart labels: the system and, on a second line, its durability in a few words. */
+const laneChartLabels: Record<string, string> = {
+  lane: 'Conveyor lane\nSQLite WAL',
+  conveyor: 'per workflow\nTemporal',
+  floor: 'engine floor\nTemporal',
+  'bullmq-aof': 'BullMQ\nAOF everysec',
+  bullmq: 'BullMQ\nno persistence',
+};
+const times = (x: number) => `${x.toFixed(2)}×`;
+
+/**
+ * Section 10: the lane (issue 17) against per-workflow jobs and BullMQ, from a bench:lane results
+ * object; writes its charts (lane-*.svg) into `chartDir`. Any section the run skipped is left out.
+ */
+export function laneSection(lane: Results, chartDir: string, chartRel: string): string[] {
+  const e2e: Results[] = lane.endToEnd?.rows ?? [];
+  const bulk: Results[] = lane.bulk?.rows ?? [];
+  const cells: Results[] = lane.grid?.cells ?? [];
+  const faults: Results[] = lane.faults ?? [];
+  const wins: string[] = [];
+  const losses: string[] = [];
+  /** A comparison the text reports as won or not, from the numbers alone. */
+  const compare = (won: boolean, sentence: string) => (won ? wins : losses).push(sentence);
+  const lines = [
+    '## 10. The lane: batched jobs vs one workflow per job vs BullMQ (`npm run bench:lane`)',
     '',
-    `Same job everywhere (idempotent SMTP send + \`sent_emails\` row, the same SMTP sink), one job per POST; the lane's items bulk-enqueued for the acceptance and grid runs. Run ${lane.startedAt}, ${lane.nproc} cores.`,
-    '',
-    '| system | durability | e2e p50 ms (at ' + lane.params.e2eRate + '/s) | p99 ms | burst jobs/s |',
-    '| --- | --- | --- | --- | --- |',
-    ...e2e.map((r) => `| ${r.system} | ${r.durability} | ${r.rate.endToEnd.p50Ms} | ${r.rate.endToEnd.p99Ms} | ${n(r.burst.throughputPerSecond)} |`),
-    '',
-    `Burst ratios: the lane is **${lane.endToEnd.laneVsBullmqAof}×** BullMQ with AOF (goal ≥ 2×), ${lane.endToEnd.laneVsBullmq}× BullMQ in memory, ${lane.endToEnd.laneVsConveyor}× Conveyor per workflow.`,
-    '',
-    '| bulk acceptance | durability | items | items/s |',
-    '| --- | --- | --- | --- |',
-    ...lane.bulk.rows.map((r: Results) => `| ${r.system} | ${r.durability} | ${r.items} | ${n(r.itemsPerSecond, 0)} |`),
-    '',
-    `Bulk acceptance: the lane is **${lane.bulk.laneVsAddBulkAof}×** BullMQ addBulk with AOF (goal ≥ 0.5×), ${lane.bulk.laneVsAddBulk}× addBulk in memory.`,
-    '',
-    `Lane throughput (items/s, a bulk-enqueued backlog of ${lane.params.gridItems} to its last delivery) by partitions × batch size:`,
-    '',
-    `| partitions | ${batchSizes.map((b) => `batch ${b}`).join(' | ')} |`,
-    `| --- | ${batchSizes.map(() => '---').join(' | ')} |`,
-    ...partitions.map((p) => `| ${p} | ${batchSizes.map((b) => n(cells.find((c) => c.partitions === p && c.batchSize === b)?.itemsPerSecond ?? NaN)).join(' | ')} |`),
+    `Same job everywhere (idempotent SMTP send + \`sent_emails\` row, the same SMTP sink). Run ${lane.startedAt}, ${lane.nproc} cores, ${lane.totalSeconds} s; raw results \`bench/results/${lane.params.mode === 'quick' ? 'lane-quick' : 'lane'}.json\`.`,
     '',
   ];
+  fs.mkdirSync(chartDir, { recursive: true });
+  const chart = (file: string, svg: string, alt: string) => {
+    fs.writeFileSync(path.join(chartDir, file), svg);
+    return `![${alt}](${chartRel}/${file})`;
+  };
+
+  if (e2e.length > 0) {
+    const row = (name: string) => e2e.find((r) => r.system === name);
+    lines.push(
+      `### End to end, one job per POST (${lane.params.e2eRate} jobs/s open loop for ${lane.params.e2eSeconds} s, then a burst of ${lane.params.burstJobs} jobs from ${lane.params.burstConcurrency} callers)`,
+      '',
+      '| system | durability | e2e p50 ms | p99 ms | burst jobs/s |',
+      '| --- | --- | --- | --- | --- |',
+      ...e2e.map((r) => `| ${laneNames[r.system] ?? r.system} | ${r.durability} | ${r.rate.endToEnd.p50Ms} | ${r.rate.endToEnd.p99Ms} | ${n(r.burst.throughputPerSecond)} |`),
+      '',
+      chart('lane-throughput.svg', barChart({
+        title: 'End to end: burst throughput, one job per POST',
+        yLabel: 'jobs/s (accepted → email delivered)',
+        categories: e2e.map((r) => laneChartLabels[r.system] ?? r.system),
+        series: [{ name: 'burst jobs/s', values: e2e.map((r) => r.burst.throughputPerSecond) }],
+      }), 'end-to-end throughput by system'),
+      '',
+    );
+    const lr = row('lane');
+    for (const other of ['bullmq-aof', 'bullmq', 'conveyor', 'floor']) {
+      const o = row(other);
+      if (!lr || !o) continue;
+      const x = lr.burst.throughputPerSecond / o.burst.throughputPerSecond;
+      compare(x >= 1, `End-to-end throughput vs ${laneNames[other]}: **${times(x)}** (${n(lr.burst.throughputPerSecond)} vs ${n(o.burst.throughputPerSecond)} jobs/s)${other === 'bullmq-aof' ? `; goal ≥ 2×: ${x >= 2 ? 'met' : '**not met**'}` : ''}.`);
+      if (other.startsWith('bullmq')) {
+        const p50 = lr.rate.endToEnd.p50Ms / o.rate.endToEnd.p50Ms;
+        const p99 = lr.rate.endToEnd.p99Ms / o.rate.endToEnd.p99Ms;
+        compare(p50 <= 1, `End-to-end latency p50 vs ${laneNames[other]}: ${lr.rate.endToEnd.p50Ms} vs ${o.rate.endToEnd.p50Ms} ms (${times(p50)}).`);
+        compare(p99 <= 1, `End-to-end latency p99 vs ${laneNames[other]}: ${lr.rate.endToEnd.p99Ms} vs ${o.rate.endToEnd.p99Ms} ms (${times(p99)}).`);
+      }
+    }
+  }
+
+  if (bulk.length > 0) {
+    const rate = (s: string) => bulk.find((r) => r.system === s)?.itemsPerSecond;
+    const laneRate = rate('lane bulk POST');
+    lines.push(
+      `### Bulk acceptance (${lane.params.bulkItems} items, 1,000 per request/call, ${lane.params.bulkConcurrency} in parallel)`,
+      '',
+      '| bulk acceptance | durability | items | items/s |',
+      '| --- | --- | --- | --- |',
+      ...bulk.map((r) => `| ${r.system} | ${r.durability} | ${r.items} | ${n(r.itemsPerSecond, 0)} |`),
+      '',
+      chart('lane-bulk.svg', barChart({
+        title: 'Bulk acceptance: items committed per second',
+        yLabel: 'items/s (acknowledged)',
+        categories: bulk.map((r) => r.system.replace(/^BullMQ addBulk \(AOF\)$/, 'BullMQ addBulk\nAOF everysec').replace(/^BullMQ addBulk$/, 'BullMQ addBulk\nno persistence').replace(/^lane bulk POST$/, 'lane bulk POST\nSQLite WAL')),
+        series: [{ name: 'items/s', values: bulk.map((r) => r.itemsPerSecond) }],
+      }), 'bulk acceptance by system'),
+      '',
+    );
+    for (const other of ['BullMQ addBulk (AOF)', 'BullMQ addBulk']) {
+      const o = rate(other);
+      if (laneRate === undefined || o === undefined) continue;
+      const x = laneRate / o;
+      compare(x >= 1, `Bulk acceptance vs ${other}: **${times(x)}** (${n(laneRate, 0)} vs ${n(o, 0)} items/s)${other.includes('AOF') ? `; goal ≥ 0.5×: ${x >= 0.5 ? 'met' : '**not met**'}` : ''}.`);
+    }
+  }
+
+  if (cells.length > 0) {
+    const batchSizes: number[] = [...new Set(cells.map((c) => c.batchSize as number))].sort((a, b) => a - b);
+    const partitions: number[] = [...new Set(cells.map((c) => c.partitions as number))].sort((a, b) => a - b);
+    const knees: Results[] = lane.grid.knees ?? [];
+    const cell = (p: number, b: number) => cells.find((c) => c.partitions === p && c.batchSize === b);
+    lines.push(
+      `### Partitions × batch size (a bulk-enqueued backlog of ${lane.params.gridItems} items to its last delivery, or its rate after ${lane.params.gridCellSeconds} s, marked *)`,
+      '',
+      `| partitions | ${batchSizes.map((b) => `batch ${b}`).join(' | ')} |`,
+      `| --- | ${batchSizes.map(() => '---').join(' | ')} |`,
+      ...partitions.map((p) => `| ${p} | ${batchSizes.map((b) => { const c = cell(p, b); return c ? `${n(c.itemsPerSecond)}${c.complete === false ? '*' : ''}` : ''; }).join(' | ')} |`),
+      '',
+      chart('lane-grid.svg', lineChart({
+        title: 'Lane throughput by partitions and batch size',
+        xLabel: 'partitions',
+        yLabel: 'items/s (log scale)',
+        x: partitions,
+        xLabels: partitions.map(String),
+        series: batchSizes.map((b) => ({ name: `batch ${b}`, y: partitions.map((p) => cell(p, b)?.itemsPerSecond) })),
+        marks: knees.filter((k) => k.partitions !== null).map((k) => ({ series: batchSizes.indexOf(k.batchSize), index: partitions.indexOf(k.partitions), label: 'knee' })),
+      }), 'lane throughput by partitions and batch size'),
+      '',
+      `The knee: the partition count after which the next one measured adds less than ${Math.round((KNEE_GAIN - 1) * 100)}% throughput. ` +
+        knees.map((k) => `Batch ${k.batchSize}: ${k.partitions === null ? `none up to ${partitions.at(-1)} partitions (still scaling)` : `${k.partitions} partitions (${n(k.itemsPerSecond)} items/s)`}`).join('; ') +
+        `. Best cell: ${lane.grid.best.partitions} partitions × batch ${lane.grid.best.batchSize}, ${n(lane.grid.best.itemsPerSecond)} items/s.`,
+      '',
+    );
+  }
+
+  if (faults.length > 0) {
+    const p = lane.params.fault;
+    lines.push(
+      `### Under fault (${p.rate} jobs/s for ${p.seconds} s; ${p.kills} SIGKILL${p.kills > 1 ? 's' : ''} of one process per run, each ${p.killIntoBurstMs} ms into a burst of ${p.burstBeforeKill} jobs and restarted at once)`,
+      '',
+      'A client whose POST failed retries it with the same job ID for up to ' + p.retryForSeconds + ' s (the ID is the business key, so that is safe); the run ends when every acknowledged job is delivered and the system has nothing left to do (nothing queued, running or waiting for a retry), so a re-send still to come is counted. ' +
+        '**lost**: acknowledged (200/202), never delivered. **re-sent, same Message-ID**: a second copy of the very message, which a receiver can drop. **duplicated**: a second, *different* email for one job. **unexpected**: an email for no job of the run. The lane\'s server is the Temporal dev server on its SQLite file (as under `npm start`): a dev server in memory loses its workflows when killed. ' +
+        'A SIGKILL tests the process, not the disk: what a server wrote but did not fsync survives in the page cache, so these runs do not exercise the settings\' power-cut windows: Redis with `appendfsync everysec` can lose up to a second of acknowledged jobs, and SQLite in WAL mode with `synchronous=NORMAL` (the lane\'s items and the dev server\'s file, as the durability column says) syncs at checkpoints, not at each commit, so it can lose its last commits; `synchronous=FULL` syncs every commit.',
+      '',
+      '| system | durability | SIGKILL | jobs | acknowledged | lost | re-sent, same Message-ID | duplicated | unexpected | drained |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      ...faults.map((f) => `| ${laneNames[f.system] ?? f.system} | ${f.durability} | ${f.kill === 'server' ? (f.system === 'lane' ? 'Temporal dev server' : 'redis-server') : f.kill} | ${f.jobs} | ${f.acknowledged} | ${f.lost} | ${f.resentSameMessageId} | ${f.duplicated} | ${f.unexpected} | ${f.drained ? `${f.drainSeconds} s` : '**no**'} |`),
+      '',
+      'What Conveyor guarantees toward SMTP: **a crash re-sends at most the emails that were being sent at that moment, once each, and every copy carries the same Message-ID**. An item\'s email is recorded in `sent_emails` right after the SMTP server accepted it, and a retry that finds the record sends nothing; a worker killed between the server\'s acceptance (its `250` reply to the message) and that record re-sends the mail with the same Message-ID. ' +
+        'Exactly-once delivery toward SMTP is impossible without the receiver\'s help: SMTP has no transaction a database commit could join and no way to ask a server whether it already took a message, so after a crash in that window the sender cannot tell "accepted" from "not accepted" and must choose between a possible re-send and a possible loss (RFC 1047 describes the same window from the server\'s side). Recording the attempt before sending does not change that: it only tells the retry that it does not know. Conveyor chooses the re-send and makes it recognisable; a receiver that drops a repeated Message-ID (many do) gets each email once.',
+      '',
+    );
+    const lanes = faults.filter((f) => f.system === 'lane');
+    const clean = lanes.filter((f) => f.lost === 0 && f.duplicated === 0 && f.unexpected === 0);
+    if (lanes.length > 0) {
+      compare(clean.length === lanes.length, `Under fault, the lane lost and duplicated nothing under ${clean.length} of ${lanes.length} kinds of kill${clean.length < lanes.length ? ` (not under: ${lanes.filter((f) => !clean.includes(f)).map((f) => `${f.kill}: lost ${f.lost}, duplicated ${f.duplicated}, unexpected ${f.unexpected}`).join('; ')})` : ''}; goal (nothing lost or duplicated under every kill): ${clean.length === lanes.length ? 'met' : '**not met**'}.`);
+      const resent = lanes.reduce((a, f) => a + f.resentSameMessageId, 0);
+      if (resent > 0) losses.push(`Under fault, the lane re-sent ${resent} email(s) with the same Message-ID (the window above; a receiver can drop them).`);
+    }
+    for (const f of faults.filter((x) => x.system !== 'lane')) {
+      const l = lanes.find((x) => x.kill === f.kill);
+      if (!l) continue;
+      const [laneBad, otherBad] = [l.lost + l.duplicated + l.resentSameMessageId, f.lost + f.duplicated + f.resentSameMessageId];
+      if (laneBad !== otherBad) compare(laneBad < otherBad, `${f.kill} SIGKILLed: the lane lost ${l.lost} and re-sent ${l.resentSameMessageId + l.duplicated}; ${laneNames[f.system]} lost ${f.lost} and re-sent ${f.resentSameMessageId + f.duplicated}.`);
+    }
+  }
+
+  lines.push(
+    '### Where Conveyor wins and where it does not (from the numbers above)',
+    '',
+    '**Wins:**',
+    '',
+    ...(wins.length ? wins.map((w) => `- ${w}`) : ['- nothing in this run']),
+    '',
+    '**Does not win:**',
+    '',
+    ...(losses.length ? losses.map((w) => `- ${w}`) : ['- nothing in this run']),
+    '',
+  );
+  return lines;
+}
+
+/** A bench:lane run on its own (the quick run's smoke report): `<dir>/lane.md` and its charts beside it. */
+export function writeLaneReport(lane: Results, dir: string, chartRel: string): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const md = path.join(dir, 'lane.md');
+  const note = lane.params.mode === 'quick' ? ['> **Smoke run (`npm run bench:lane -- --quick`)**: tiny sizes, only proves the harness works. Do not read these numbers.', ''] : [];
+  fs.writeFileSync(md, `${['# The lane', '', ...note, ...laneSection(lane, dir, chartRel)].join('\n')}\n`);
+  return [path.relative(root, md), ...fs.readdirSync(dir).filter((f) => f.startsWith('lane-') && f.endsWith('.svg')).map((f) => path.relative(root, path.join(dir, f)))];
 }
 
 const ratio = (a: number, b: number) => (b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a');

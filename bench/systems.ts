@@ -55,13 +55,15 @@ export interface ServerVariant {
   settings?: DevServerSettings;
   /** Persist to a SQLite file, as `npm start` does, instead of memory. */
   dbFile?: boolean;
+  /** Listen on this port (a restart after a kill keeps its address); a free one otherwise. */
+  port?: number;
 }
 
 export async function startTemporal(ctx: BenchContext, label: string, variant: ServerVariant = {}): Promise<DevServer & { client: Client }> {
   const server = await startDevServer({
     executable: requireBinary(TEMPORAL_CLI),
     ip: '127.0.0.1',
-    port: await freePort(),
+    port: variant.port ?? (await freePort()),
     logFile: path.join(ctx.workDir, `temporal-${label}.log`),
     settings: variant.settings,
     dbFile: variant.dbFile ? path.join(ctx.workDir, `temporal-${label}.sqlite`) : undefined,
@@ -79,8 +81,9 @@ export async function startTemporal(ctx: BenchContext, label: string, variant: S
   };
 }
 
-export async function startRedis(ctx: BenchContext, label: string, durability: { aof?: boolean } = {}): Promise<{ port: number; child: Child; stop(): Promise<void> }> {
-  const port = await freePort();
+/** `port`: listen there (a restart after a kill keeps its address and, with `aof`, its file). */
+export async function startRedis(ctx: BenchContext, label: string, durability: { aof?: boolean; port?: number } = {}): Promise<{ port: number; child: Child; stop(): Promise<void> }> {
+  const port = durability.port ?? (await freePort());
   // In memory by default, like the in-memory dev server: no RDB snapshots, no AOF. With `aof`,
   // every write is appended to a file fsynced once a second (Redis's recommended durable setting).
   const persistence = durability.aof ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', ctx.workDir, '--appendfilename', `${label}.aof`] : ['--appendonly', 'no'];
@@ -339,13 +342,13 @@ export async function readApiKey(dataDir: string): Promise<string> {
 /** Task queue of the enqueue measurements, where no worker polls: started workflows wait. */
 export const BARE_TASK_QUEUE = 'bench-enqueue';
 
-/** Conveyor's API child against a given server, no worker. */
-export async function startApiOnly(ctx: BenchContext, address: string, label: string) {
+/** Conveyor's API child against a given server, no worker; `env` on top (bench:obs: METRICS, OTEL_..., NODE_OPTIONS). */
+export async function startApiOnly(ctx: BenchContext, address: string, label: string, env: NodeJS.ProcessEnv = {}) {
   const port = await freePort();
   const dir = path.join(ctx.workDir, label);
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'api.log');
-  const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: BARE_TASK_QUEUE, CONVEYOR_DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info', WELCOME_FOLLOW_UP_DELAY: '1h' }, logFile);
+  const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: BARE_TASK_QUEUE, CONVEYOR_DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info', WELCOME_FOLLOW_UP_DELAY: '1h', ...env }, logFile);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

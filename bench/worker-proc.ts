@@ -13,7 +13,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createEmailActivities } from '../activities/email';
 import { openDatabase } from '../db/database';
 import { loadConfig } from '../platform/config';
-import { createWorker, installTemporalRuntime } from '../worker/worker';
+import { createWorker, installTemporalRuntime, pooledSmtpUrl } from '../worker/worker';
 import { welcomeEmailWorkflowId } from '../workflows/welcome-email/definition';
 import type { WelcomeJob } from './bullmq-api';
 import type { FloorActivities } from './workflows/floor';
@@ -63,7 +63,8 @@ async function main() {
     running.catch(fail);
   } else if (mode === 'bullmq') {
     const db = await openDatabase(config.database);
-    const mailer = nodemailer.createTransport(config.mail.smtpUrl);
+    // Pooled SMTP connections, as Conveyor's worker has them: the same sink, the same cost per email.
+    const mailer = nodemailer.createTransport(pooledSmtpUrl(config.mail.smtpUrl));
     const { sendEmail } = createEmailActivities({ db, mailer, from: config.mail.from });
     const worker = new BullWorker<WelcomeJob>(
       'welcome-emails',

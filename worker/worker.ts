@@ -47,7 +47,7 @@ export function workflowBundleOptions() {
  * Reuse SMTP connections unless SMTP_URL says otherwise: a new connection per email costs its
  * handshake (100 ms of greeting delay on our mail catcher), measured in docs/benchmarks.md.
  */
-function pooledSmtpUrl(smtpUrl: string): string {
+export function pooledSmtpUrl(smtpUrl: string): string {
   const url = new URL(smtpUrl);
   if (!url.searchParams.has('pool')) url.searchParams.set('pool', 'true');
   return url.toString();

@@ -51,6 +51,14 @@ export interface OpenLoopResult {
   intendedAt: number[];
 }
 
+/** The knee: why a run shows the system not keeping up (errors, rate or p99), or undefined if it kept up. */
+export function saturated(r: OpenLoopResult): string | undefined {
+  if (r.errors > r.sent * 0.01) return `${r.errors} errors`;
+  if (r.achievedRate < r.targetRate * 0.9) return `achieved ${r.achievedRate}/s`;
+  if (r.latency.p99Ms > 1000) return `p99 ${r.latency.p99Ms} ms`;
+  return undefined;
+}
+
 /**
  * Fire `count` = rate × duration requests on schedule; every request has a timeout, so the
  * run ends within duration + timeout.
@@ -120,12 +128,17 @@ export function postJson(url: string, body: unknown, signal: AbortSignal, apiKey
   return request(url, 'POST', 202, signal, JSON.stringify(body), apiKey);
 }
 
+/** POST a JSON body; resolves with the status on 200 or 202 (a repeat of an accepted job may answer 200). */
+export function postAccepted(url: string, body: unknown, signal: AbortSignal, apiKey?: string): Promise<number> {
+  return request(url, 'POST', [200, 202], signal, JSON.stringify(body), apiKey);
+}
+
 /** GET; resolves on 200. */
 export function getOk(url: string, signal: AbortSignal): Promise<number> {
   return request(url, 'GET', 200, signal);
 }
 
-function request(url: string, method: string, expected: number, signal: AbortSignal, payload?: string, apiKey?: string): Promise<number> {
+function request(url: string, method: string, expected: number | number[], signal: AbortSignal, payload?: string, apiKey?: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, {
       method,
@@ -138,7 +151,7 @@ function request(url: string, method: string, expected: number, signal: AbortSig
     });
     req.on('response', (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === expected ? resolve(res.statusCode) : reject(new Error(`HTTP ${res.statusCode}`))));
+      res.on('end', () => ([expected].flat().includes(res.statusCode!) ? resolve(res.statusCode!) : reject(new Error(`HTTP ${res.statusCode}`))));
       res.on('error', reject);
     });
     req.on('error', reject);

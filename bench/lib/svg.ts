@@ -32,8 +32,17 @@ function legend(names: string[]): string {
     .join('\n');
 }
 
-/** Lines over categorical x values (e.g. request rates), with a log-scale y axis. */
-export function lineChart(o: { title: string; xLabel: string; yLabel: string; x: number[]; series: Array<{ name: string; y: Array<number | undefined> }> }): string {
+/** Lines over categorical x values (e.g. request rates), with a log-scale y axis; `marks` ring and label points (a knee). */
+export function lineChart(o: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  x: number[];
+  /** Labels for the x values (default: the values, formatted). */
+  xLabels?: string[];
+  series: Array<{ name: string; y: Array<number | undefined> }>;
+  marks?: Array<{ series: number; index: number; label: string }>;
+}): string {
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
   const values = o.series.flatMap((s) => s.y).filter((v): v is number => v !== undefined && v > 0);
@@ -45,7 +54,7 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; x:
   for (let d = lo; d <= hi; d *= 10) {
     parts.push(`<line x1="${M.left}" x2="${M.left + pw}" y1="${ys(d)}" y2="${ys(d)}" stroke="#ddd"/><text x="${M.left - 6}" y="${ys(d) + 4}" text-anchor="end">${fmt(d)}</text>`);
   }
-  o.x.forEach((x, i) => parts.push(`<text x="${xs(i)}" y="${M.top + ph + 18}" text-anchor="middle">${fmt(x)}</text>`));
+  o.x.forEach((x, i) => parts.push(`<text x="${xs(i)}" y="${M.top + ph + 18}" text-anchor="middle">${esc(o.xLabels?.[i] ?? fmt(x))}</text>`));
   parts.push(`<text x="${M.left + pw / 2}" y="${H - 10}" text-anchor="middle">${esc(o.xLabel)}</text>`);
   parts.push(`<rect x="${M.left}" y="${M.top}" width="${pw}" height="${ph}" fill="none" stroke="#999"/>`);
   o.series.forEach((s, si) => {
@@ -57,11 +66,17 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; x:
       parts.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${color}"/>`);
     }
   });
+  for (const m of o.marks ?? []) {
+    const v = o.series[m.series]?.y[m.index];
+    if (v === undefined || !(v > 0)) continue;
+    const [cx, cy] = [xs(m.index), ys(v)];
+    parts.push(`<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="7" fill="none" stroke="#000" stroke-width="1.5"/><text x="${(cx + 9).toFixed(1)}" y="${(cy - 9).toFixed(1)}" font-size="11">${esc(m.label)}</text>`);
+  }
   parts.push(legend(o.series.map((s) => s.name)));
   return frame(o.title, o.yLabel, parts.join('\n'));
 }
 
-/** Grouped bars: one group per category, one bar per series, linear y from zero, values printed. */
+/** Grouped bars: one group per category, one bar per series, linear y from zero, values printed; a '\n' in a category breaks its label. */
 export function barChart(o: { title: string; yLabel: string; categories: string[]; series: Array<{ name: string; values: Array<number | undefined> }> }): string {
   const pw = W - M.left - M.right;
   const ph = H - M.top - M.bottom;
@@ -77,7 +92,11 @@ export function barChart(o: { title: string; yLabel: string; categories: string[
   }
   o.categories.forEach((c, ci) => {
     const gx = M.left + ci * groupW;
-    parts.push(`<text x="${gx + groupW / 2}" y="${M.top + ph + 18}" text-anchor="middle">${esc(c)}</text>`);
+    if (!c.includes('\n')) parts.push(`<text x="${gx + groupW / 2}" y="${M.top + ph + 18}" text-anchor="middle">${esc(c)}</text>`);
+    else {
+      const lines = c.split('\n').map((line, li) => `<tspan x="${gx + groupW / 2}" dy="${li === 0 ? 0 : 13}">${esc(line)}</tspan>`);
+      parts.push(`<text x="${gx + groupW / 2}" y="${M.top + ph + 14}" text-anchor="middle" font-size="10">${lines.join('')}</text>`);
+    }
     o.series.forEach((s, si) => {
       const v = s.values[ci];
       if (v === undefined) return;
