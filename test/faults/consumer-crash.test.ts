@@ -44,6 +44,11 @@ test('SIGKILL mid-batch: after the restart every event is applied exactly once',
   await d.startWorker();
   await waitFor('the group to finish the stream', async () => ((await committed()) === EVENTS ? true : undefined), 60_000);
   expect(await applied()).toBe(EVENTS); // none skipped, none doubled
-  const progress = await d.client.workflow.getHandle(streamConsumerWorkflowId(DEFAULT_TENANT, 'users', 'signup-stats')).query(consumerProgressQuery);
+  // The offset is committed inside the batch's activity, a moment before the workflow sees the batch's result.
+  const group = d.client.workflow.getHandle(streamConsumerWorkflowId(DEFAULT_TENANT, 'users', 'signup-stats'));
+  const progress = await waitFor("the batch's result in the workflow", async () => {
+    const p = await group.query(consumerProgressQuery);
+    return p.committedOffset === EVENTS ? p : undefined;
+  });
   expect(progress).toMatchObject({ applied: EVENTS - before, duplicatesSkipped: before, committedOffset: EVENTS });
 }, 120_000);
