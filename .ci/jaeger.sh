@@ -11,7 +11,9 @@
 #   CONVEYOR_TEST_OTLP_ENDPOINT  its OTLP/HTTP base URL (what OTEL_EXPORTER_OTLP_ENDPOINT would be)
 #   CONVEYOR_TEST_JAEGER_URL     its query service (HTTP API: /api/traces, /api/v3/traces)
 # Jaeger's web UI is not in the Go module (its assets are built from the jaeger-ui repository with
-# npm and embedded by Jaeger's release build), so this binary serves Jaeger's placeholder page at /.
+# npm and embedded by Jaeger's release build), so this binary serves Jaeger's placeholder page at /,
+# unless JAEGER_UI_ASSETS names a built jaeger-ui (its packages/jaeger-ui/build directory): then the
+# query service serves that UI at / (docs/operations/trace-screenshot.sh builds one; CI needs none).
 #
 # Sourced by .ci/run (`source .ci/jaeger.sh`, before `npm test`): Jaeger stops when that shell exits.
 # Run directly with a command, it starts Jaeger, runs the command with those variables, and stops it:
@@ -57,6 +59,12 @@ jaeger_start() {
   command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null; }
   mkdir -p "$jaeger_dir"
   jaeger_stop   # one left over from an interrupted run
+  local ui_assets=""
+  if [ -n "${JAEGER_UI_ASSETS:-}" ]; then
+    [ -f "$JAEGER_UI_ASSETS/index.html" ] || { echo "JAEGER_UI_ASSETS=$JAEGER_UI_ASSETS has no index.html (want jaeger-ui's packages/jaeger-ui/build)" >&2; return 1; }
+    ui_assets="ui:
+      assets_path: $(cd "$JAEGER_UI_ASSETS" && pwd)"
+  fi
   # The smallest all-in-one: OTLP/HTTP in, memory storage, the query service; nothing else listens
   # (no gRPC receivers, no own metrics port), and everything on 127.0.0.1.
   cat >"$jaeger_dir/config.yaml" <<YAML
@@ -82,6 +90,7 @@ extensions:
     storage:
       traces: memory_store
     enable_tracing: false   # on by default in v2: it would export its own spans to localhost:4317
+    $ui_assets
     http:
       endpoint: 127.0.0.1:$jaeger_query_port
     grpc:
@@ -116,7 +125,7 @@ YAML
   done
   export CONVEYOR_TEST_OTLP_ENDPOINT=http://127.0.0.1:$jaeger_otlp_port
   export CONVEYOR_TEST_JAEGER_URL=http://127.0.0.1:$jaeger_query_port
-  jaeger_say "Jaeger $jaeger_release on 127.0.0.1: OTLP/HTTP $CONVEYOR_TEST_OTLP_ENDPOINT, query $CONVEYOR_TEST_JAEGER_URL (log $jaeger_dir/jaeger.log)"
+  jaeger_say "Jaeger $jaeger_release on 127.0.0.1: OTLP/HTTP $CONVEYOR_TEST_OTLP_ENDPOINT, query $CONVEYOR_TEST_JAEGER_URL${JAEGER_UI_ASSETS:+ (UI from $JAEGER_UI_ASSETS)} (log $jaeger_dir/jaeger.log)"
 }
 
 jaeger_build || { echo "Jaeger $jaeger_release did not build" >&2; return 1 2>/dev/null || exit 1; }

@@ -73,6 +73,7 @@ jest.setTimeout(90_000);
 let source: SpanSource;
 let tracing: Tracing;
 let d: TestDeployment;
+let bundleDir: string | undefined;
 
 beforeAll(async () => {
   const { CONVEYOR_TEST_OTLP_ENDPOINT: otlp, CONVEYOR_TEST_JAEGER_URL: query } = process.env;
@@ -82,7 +83,8 @@ beforeAll(async () => {
 
   // A prebuilt bundle must carry the plugin's workflow interceptors (the worker cannot add them).
   const { code } = await bundleWorkflowCode({ ...workflowBundleOptions(), plugins: tracingPlugins(), logger: new DefaultLogger('WARN') });
-  const bundleFile = path.join(tempDir('traced-bundle'), 'bundle.js');
+  bundleDir = tempDir('traced-bundle');
+  const bundleFile = path.join(bundleDir, 'bundle.js');
   fs.writeFileSync(bundleFile, code);
   d = await startTestDeployment({ mail: true, worker: true, env: { WORKFLOW_BUNDLE_PATH: bundleFile, WELCOME_FOLLOW_UP_DELAY: '1s' } });
 });
@@ -91,6 +93,7 @@ afterAll(async () => {
   await d?.stop();
   await tracing?.shutdown();
   await source?.close();
+  if (bundleDir) fs.rmSync(bundleDir, { recursive: true, force: true });
 });
 
 /** The spans of `root`'s trace once `ready` holds, and each span's ancestors' names (nearest first). */
