@@ -24,7 +24,7 @@ export function renderClusterSection(r: Results, quick = false): string[] {
     return u ? `${n(u.cpuSeconds, 2)} s (${n(u.cpuMsPerJob, 2)} ms/job)` : '';
   };
   const lines = [
-    '## Scale-out: the embedded dev server vs a Temporal cluster (`npm run bench:cluster`)',
+    '## 11. Scale-out: the embedded dev server vs a Temporal cluster (`npm run bench:cluster`)',
     '',
     quick
       ? '> **Smoke run (`npm run bench:cluster -- --quick`)**: a small burst, only proves the harness works. Do not read these numbers.'

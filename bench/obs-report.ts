@@ -24,7 +24,7 @@ export function obsMarkdown(r: Results): string[] {
   const prof = r.profile;
   const groups = (rows: Results[]) => rows.map((g) => `| ${g.group} | ${g.ms} | ${pct(g.share)} | ${(g.ms / Math.max(1, prof.requests)).toFixed(3)} |`);
   return [
-    '## Metrics and tracing: their cost on the enqueue path (`npm run bench:obs`)',
+    '## 12. Metrics and tracing: their cost on the enqueue path (`npm run bench:obs`)',
     '',
     p.mode === 'quick' ? '> **Smoke run (`--quick`)**: tiny sizes, only proves the harness works. Do not read these numbers.\n' : '',
     'Section 1\'s measurement (POST /v1/welcome-emails on the API, no worker, against the same start call made bare from the',

@@ -64,7 +64,8 @@ async function main() {
             port: config.temporal.devServerPort,
             uiPort: config.temporal.uiPort,
             dbFile: config.temporal.devServerDbFile,
-            codecEndpoint: config.codecServer.token ? `http://${config.host}:${config.port}/codecs` : undefined,
+            // The Web UI decodes through the API's codec server; a browser without a `codec` key sees ciphertext.
+            codecEndpoint: `http://${config.host}:${config.port}/codecs`,
             pidFile: path.join(config.dataDir, 'temporal.pid'),
             logFile,
           });

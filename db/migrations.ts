@@ -260,6 +260,35 @@ migrations['0008_lane_items'] = {
   },
 };
 
+migrations['0009_tenant_consumer_groups'] = {
+  async up(db: Kysely<unknown>) {
+    // Consumer groups run per tenant (one instance of each declared group per tenant), so their
+    // offsets and statistics are keyed by tenant. The old rows were the retired platform-wide
+    // groups' (every tenant's events in one count): derived data, recomputed per tenant from the
+    // event log, which is what a replayable log is for. A new primary key means new tables (SQLite
+    // cannot alter one).
+    await db.schema.dropTable('consumer_offsets').execute();
+    await db.schema.dropTable('stream_stats').execute();
+    await db.schema
+      .createTable('consumer_offsets')
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('stream', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('committed_offset', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('consumer_offsets_pk', ['tenant_id', 'stream', 'group_name'])
+      .execute();
+    await db.schema
+      .createTable('stream_stats')
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('stat_key', 'text', (c) => c.notNull())
+      .addColumn('value', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('stream_stats_pk', ['tenant_id', 'group_name', 'stat_key'])
+      .execute();
+  },
+};
+
 /**
  * Business IDs per tenant (platform/tenant-ids.ts): the rows of tenants other than the default
  * one get the internal IDs their tenant's requests now ask for (`<tenant>~<id>`), references
@@ -267,7 +296,7 @@ migrations['0008_lane_items'] = {
  * still hold the old ID. The default tenant's IDs stay as they are. Jobs started before keep
  * their workflow IDs (docs/architecture.md, "Identity and tenancy").
  */
-migrations['0009_tenant_business_ids'] = {
+migrations['0010_tenant_business_ids'] = {
   async up(db: Kysely<unknown>) {
     const others = (table: string, column: string) => sql`${sql.ref(column)} IN (SELECT ${sql.ref(column)} FROM ${sql.table(table)} WHERE tenant_id <> 'default' AND ${sql.ref(column)} NOT LIKE '%~%')`;
     await sql`UPDATE shipments SET order_id = (SELECT o.tenant_id FROM orders o WHERE o.order_id = shipments.order_id) || '~' || order_id WHERE ${others('orders', 'order_id')}`.execute(db);

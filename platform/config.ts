@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { loadClientConfigProfile, type ClientConfigProfile } from '@temporalio/envconfig';
 import ms from 'ms';
@@ -60,8 +61,6 @@ const envSchema = z.object({
   /** Payload encryption keys, `id:base64key,...`, the first one encrypts (platform/codec.ts). */
   CONVEYOR_CODEC_KEYS: z.string().min(1).optional(),
   CONVEYOR_CODEC_KEY_FILE: z.string().min(1).optional(),
-  /** The operator token the codec server (api/codec-server.ts) requires; unset turns it off. */
-  CODEC_SERVER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
 
   SMTP_URL: z
     .url()
@@ -99,6 +98,29 @@ const envSchema = z.object({
   RATE_LIMIT_SUBMIT_RPS: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_SUBMIT_BURST: z.coerce.number().int().min(0).default(20),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  RATE_LIMIT_PUBLIC_RPS: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_PUBLIC_BURST: z.coerce.number().int().min(0).default(40),
+  /**
+   * Express's `trust proxy`: which peers may say who the client is (X-Forwarded-For). Off by default:
+   * the socket's address is the client's, and a forged header changes nothing. A hop count, or the
+   * proxies' addresses/subnets (and Express's names loopback, linklocal, uniquelocal). `true` (trust
+   * any peer) is refused: then every client could choose its own address and dodge the per-address limits.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v, ctx): false | number | string[] => {
+      const value = v.trim();
+      if (value === 'false' || value === '') return false;
+      if (/^\d{1,2}$/.test(value)) return Number(value);
+      const entries = value.split(',').map((x) => x.trim());
+      const bad = entries.find((x) => !['loopback', 'linklocal', 'uniquelocal'].includes(x) && !isIP(x.replace(/\/\d{1,3}$/, '')));
+      if (value === 'true' || bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `${value === 'true' ? '"true" would let any client choose its address' : `"${bad}" is not an address, subnet or loopback/linklocal/uniquelocal`}: give a hop count or the proxies' addresses` });
+        return z.NEVER;
+      }
+      return entries;
+    }),
   /** Published outbox rows keep their payload (PII) this long for debugging, then it is blanked. */
   OUTBOX_PII_RETENTION: duration('7 days'),
   /** Webhooks may target loopback and private addresses (tests, a local receiver); never in production. */
@@ -233,7 +255,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       piiRetentionMs: e.OUTBOX_PII_RETENTION,
     },
     mailboxDir: path.join(dataDir, 'mailbox'),
-    codecServer: { token: e.CODEC_SERVER_TOKEN },
+    /** Express's `trust proxy` (see TRUST_PROXY): false, a hop count, or the trusted proxies. */
+    trustProxy: e.TRUST_PROXY,
     temporal: {
       /** No address (neither TEMPORAL_ADDRESS nor a profile's): `npm start` runs its own dev server. */
       embedded,
@@ -296,6 +319,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       submitBurst: e.RATE_LIMIT_SUBMIT_BURST,
       /** Failed authentications per source address per minute. */
       authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+      /** The public routes (probes, the API description, metrics), per source address, per API process. */
+      publicRps: e.RATE_LIMIT_PUBLIC_RPS,
+      publicBurst: e.RATE_LIMIT_PUBLIC_BURST,
     },
     webhooks: { allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS, retryBackoffMs: e.WEBHOOK_RETRY_BACKOFF, timeoutMs: e.WEBHOOK_TIMEOUT },
   };

@@ -77,7 +77,7 @@ describe('client-chosen IDs are parsed into their tenant', () => {
   });
 });
 
-describe.each(testDatabases())('migration 0009 on %s', (_name, target) => {
+describe.each(testDatabases())('migration 0010 on %s', (_name, target) => {
   let db: Database;
   afterAll(() => db?.destroy());
 
@@ -85,7 +85,7 @@ describe.each(testDatabases())('migration 0009 on %s', (_name, target) => {
     // A fresh database at the schema before the migration, with rows of two tenants.
     db = new Kysely<DatabaseSchema>({ dialect: dialectFor(await target()) });
     const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
-    expect((await migrator.migrateTo('0008_lane_items')).error).toBeUndefined();
+    expect((await migrator.migrateTo('0009_tenant_consumer_groups')).error).toBeUndefined();
     const now = new Date().toISOString();
     for (const tenant of ['default', 'acme']) {
       await db.insertInto('accounts').values({ account_id: 'a-1', tenant_id: tenant, email: null, currency: 'USD', balance: 5, created_at: now, updated_at: now }).onConflict((oc) => oc.doNothing()).execute();
