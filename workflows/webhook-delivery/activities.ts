@@ -10,6 +10,7 @@ import net from 'node:net';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Database } from '../../db/database';
 import { currentTenant, DEFAULT_TENANT } from '../../platform/tenancy';
+import { withoutTenant } from '../../platform/tenant-ids';
 import type { WebhookDeliveryInput } from './definition';
 
 // ---- The SSRF rule: which addresses a webhook may reach ----------------------------------------
@@ -151,7 +152,8 @@ export function createWebhookActivities({ db }: { db: Database }) {
       if (!endpoint) return { skipped: 'the endpoint was deleted' };
       const problem = webhookUrlProblem(endpoint.url, input.allowPrivateNetworks);
       if (problem) throw ApplicationFailure.nonRetryable(`endpoint URL ${problem}`, 'WebhookUrlNotAllowed');
-      const body = webhookBody(input);
+      // The tenant's receiver knows its resources by the IDs it chose (platform/tenant-ids.ts).
+      const body = withoutTenant(webhookBody(input), endpoint.tenantId);
       const timestamp = Math.floor(Date.now() / 1000);
       const status = await post(
         endpoint.url,
