@@ -2,7 +2,8 @@
  * Views show the IDs clients chose: every JSON answer (problem details included) and its
  * Location header lose the caller's tenant qualification (platform/tenant-ids.ts), in one place,
  * so no route can forget it. Web UI links keep the internal workflow ID: that is what the Temporal
- * Web UI knows the job by.
+ * Web UI knows the job by. (A text field of the caller's own that happens to contain
+ * `<its tenant>~` is shown without it: cosmetic, and only to that tenant.)
  */
 import type { RequestHandler } from 'express';
 import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
