@@ -27,8 +27,13 @@ export interface LaneBatchResult {
 
 /** A claim outlives any activity (startToCloseTimeout 5 min): after this, its items are claimable again. */
 const CLAIM_LEASE_MS = 10 * 60_000;
-/** The activity returns to its workflow after this long at most (its progress shows there), well within startToCloseTimeout. */
-const ACTIVITY_BUDGET_MS = 30_000;
+/**
+ * The activity claims no new batch after this long. Well under its heartbeat timeout (10 s,
+ * workflow.ts): a retry is only scheduled once that timeout has passed since the last recorded
+ * heartbeat, so an attempt the server gave up on (while it was down, say) has stopped claiming
+ * before its retry starts, and two attempts never run batches side by side.
+ */
+const ACTIVITY_BUDGET_MS = 5_000;
 /**
  * After its last item the activity keeps looking this long before it returns: longer than the
  * API's wake interval (api/lanes.ts), so an item committed while its wake was held back is

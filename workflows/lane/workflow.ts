@@ -4,6 +4,7 @@ import { laneProgressQuery, laneWakeSignal, type LaneInput } from './definition'
 
 // The activity heartbeats every second while it runs batches, so a worker that dies mid-batch is noticed
 // within the heartbeat timeout and the activity is retried (its claimed items first; each effect is keyed per item).
+// The activity stops claiming after 5 s (activities.ts), well within this timeout.
 const { runLaneBatch } = proxyActivities<LaneActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '10 seconds',
