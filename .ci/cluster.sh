@@ -5,8 +5,16 @@
 # schemas, starts the server as four processes (frontend, history, matching, worker) with
 # deploy/temporal/config.yaml, runs `npm run temporal:setup`, then the integration tests and the
 # cluster fault tests (test/cluster) against it. Each run starts from empty Temporal databases.
+#
+#   .ci/cluster.sh          build, start, set up, run the tests, stop (CI)
+#   .ci/cluster.sh start    build, start and set up the namespace 'default', then leave it running and
+#                           print CLUSTER_ADDRESS=, CLUSTER_DIR= and CLUSTER_PG_PID= (the PostgreSQL
+#                           postmaster) lines; `npm run bench:cluster` uses it
+#   .ci/cluster.sh stop     stop the four server processes a `start` left running
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE=${1:-test}
+case $MODE in test | start | stop) ;; *) echo "usage: $0 [start|stop]" >&2; exit 2 ;; esac
 step_start=$SECONDS
 say() { echo "[cluster $((SECONDS - step_start))s] $*"; }
 
@@ -17,23 +25,6 @@ TEMPORAL_PG_PORT=5433
 FRONTEND=127.0.0.1:17233
 CLUSTER_DIR=$PWD/.cache/cluster
 mkdir -p "$CLUSTER_DIR" "$GO_CACHE"/{build,mod,bin}
-
-# ---- Build (Go module proxy only; the machine's Go fetches the pinned toolchain) ----
-command -v go >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null; }
-export GOTOOLCHAIN=go1.27.3 GOCACHE=$GO_CACHE/build GOMODCACHE=$GO_CACHE/mod GOBIN=$GO_CACHE/bin GOFLAGS=-modcacherw
-say "building the Temporal server $TEMPORAL_VERSION and its sql tool (cache: $GO_CACHE)"
-go install go.temporal.io/server/cmd/server@$TEMPORAL_VERSION
-go install go.temporal.io/server/cmd/tools/sql@$TEMPORAL_VERSION
-SERVER=$GOBIN/server SQL_TOOL=$GOBIN/sql
-SCHEMA_DIR=$GOMODCACHE/go.temporal.io/server@$TEMPORAL_VERSION/schema/postgresql/v12
-say "built: $SERVER"
-
-# ---- PostgreSQL for Temporal ----
-# Its own PostgreSQL cluster rather than the app's: four server processes hold up to 4 x 30
-# connections, past the default max_connections of 100 that the app's tests share, and raising it
-# there would need a restart under whoever uses that database. Production keeps them apart too.
-[ -n "${TEST_DATABASE_URL:-}" ] || source .ci/postgres.sh   # installs PostgreSQL; the tests need TEST_DATABASE_URL
-PG_VERSION=$(ls /usr/lib/postgresql | sort -n | tail -1)
 stop_servers() {   # SIGTERM, then wait (up to 15 s) so their ports are free again
   local pids=()
   for f in "$CLUSTER_DIR"/*.pid; do
@@ -49,6 +40,32 @@ stop_servers() {   # SIGTERM, then wait (up to 15 s) so their ports are free aga
   done
   kill -9 "${pids[@]}" 2>/dev/null || true
 }
+if [ "$MODE" = stop ]; then
+  stop_servers
+  say "stopped"
+  exit 0
+fi
+
+# ---- Build (Go module proxy only; the machine's Go fetches the pinned toolchain) ----
+command -v go >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null; }
+export GOTOOLCHAIN=go1.27.3 GOCACHE=$GO_CACHE/build GOMODCACHE=$GO_CACHE/mod GOBIN=$GO_CACHE/bin GOFLAGS=-modcacherw
+say "building the Temporal server $TEMPORAL_VERSION and its sql tool (cache: $GO_CACHE)"
+go install go.temporal.io/server/cmd/server@$TEMPORAL_VERSION
+go install go.temporal.io/server/cmd/tools/sql@$TEMPORAL_VERSION
+SERVER=$GOBIN/server SQL_TOOL=$GOBIN/sql
+SCHEMA_DIR=$GOMODCACHE/go.temporal.io/server@$TEMPORAL_VERSION/schema/postgresql/v12
+say "built: $SERVER"
+
+# ---- PostgreSQL for Temporal ----
+# Its own PostgreSQL cluster rather than the app's: four server processes hold up to 4 x 30
+# connections, past the default max_connections of 100 that the app's tests share, and raising it
+# there would need a restart under whoever uses that database. Production keeps them apart too.
+if [ "$MODE" = test ]; then
+  [ -n "${TEST_DATABASE_URL:-}" ] || source .ci/postgres.sh   # installs PostgreSQL; the tests need TEST_DATABASE_URL
+elif [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+fi
+PG_VERSION=$(ls /usr/lib/postgresql | sort -n | tail -1)
 stop_servers   # left over from an interrupted run
 pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$PG_VERSION temporal" ||
   pg_createcluster "$PG_VERSION" temporal -p $TEMPORAL_PG_PORT -o max_connections=300 >/dev/null
@@ -74,7 +91,8 @@ start_service() {   # also used by the history fault test (same command, same pi
 }
 on_exit() {
   status=$?
-  stop_servers
+  # `start` leaves a working cluster running for its caller; anything that failed is stopped.
+  [ "$MODE" = start ] && [ $status -eq 0 ] || stop_servers
   if [ $status -ne 0 ]; then
     for s in frontend history matching worker; do echo "--- $s.log (last lines)"; tail -20 "$CLUSTER_DIR/$s.log" 2>/dev/null | cut -c1-400 || true; done
   fi
@@ -94,7 +112,8 @@ for s in history matching worker; do start_service "$s"; done
 say "started frontend, history, matching and worker processes; logs in $CLUSTER_DIR"
 
 # ---- temporal:setup: the namespace and search attributes (and the tests' isolated namespaces) ----
-namespaces="default $(node --import tsx -e "console.log(Object.values(require('./test/support/namespaces.ts').ISOLATED_NAMESPACES).join(' '))")"
+namespaces=default
+[ "$MODE" = start ] || namespaces="default $(node --import tsx -e "console.log(Object.values(require('./test/support/namespaces.ts').ISOLATED_NAMESPACES).join(' '))")"
 for ns in $namespaces; do
   for attempt in $(seq 1 60); do   # the frontend may not answer yet
     if TEMPORAL_ADDRESS=$FRONTEND TEMPORAL_NAMESPACE=$ns npm run -s temporal:setup; then break; fi
@@ -103,6 +122,13 @@ for ns in $namespaces; do
   done
 done
 say "cluster set up"
+if [ "$MODE" = start ]; then
+  pg_data=$(pg_lsclusters -h | awk -v v="$PG_VERSION" '$1 == v && $2 == "temporal" {print $6}')
+  echo "CLUSTER_ADDRESS=$FRONTEND"
+  echo "CLUSTER_DIR=$CLUSTER_DIR"
+  echo "CLUSTER_PG_PID=$(head -1 "$pg_data/postmaster.pid")"
+  exit 0
+fi
 
 # ---- The tests against it ----
 # test/workflows keeps its time-skipping test server, test/replay needs none; temporal-setup and

@@ -1,14 +1,12 @@
 import { Context } from '@temporalio/activity';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/database';
-import { commitOffset, committedOffset, readEvents, type StoredEvent } from '../db/events';
+import { commitOffset, committedOffset, readEvents, type GroupOf, type StoredEvent } from '../db/events';
 import type { DatabaseSchema } from '../db/schema';
 import { once } from '../db/once';
 import { failpoint } from '../platform/failpoint';
 
-export interface ConsumerBatchInput {
-  stream: string;
-  group: string;
+export interface ConsumerBatchInput extends GroupOf {
   limit: number;
   /** Apply a seek before reading: the group's offset becomes this. */
   seekTo?: number;
@@ -29,11 +27,11 @@ function statChanges(group: string, event: StoredEvent): Array<{ key: string; de
   return changes;
 }
 
-async function addToStats(trx: Transaction<DatabaseSchema>, group: string, key: string, delta: number) {
+async function addToStats(trx: Transaction<DatabaseSchema>, { tenantId, group }: GroupOf, key: string, delta: number) {
   await trx
     .insertInto('stream_stats')
-    .values({ group_name: group, stat_key: key, value: delta })
-    .onConflict((oc) => oc.columns(['group_name', 'stat_key']).doUpdateSet((eb) => ({ value: eb('stream_stats.value', '+', delta) })))
+    .values({ tenant_id: tenantId, group_name: group, stat_key: key, value: delta })
+    .onConflict((oc) => oc.columns(['tenant_id', 'group_name', 'stat_key']).doUpdateSet((eb) => ({ value: eb('stream_stats.value', '+', delta) })))
     .execute();
 }
 
@@ -45,20 +43,25 @@ export function createStreamActivities({ db }: { db: Database }) {
      * after a seek never applies an effect twice), then commit the new offset.
      */
     async processConsumerBatch(input: ConsumerBatchInput): Promise<ConsumerBatchResult> {
-      if (input.seekTo !== undefined) await commitOffset(db, input.stream, input.group, input.seekTo);
-      const events = await readEvents(db, input.stream, await committedOffset(db, input.stream, input.group), input.limit);
+      // A platform-wide group from before groups ran per tenant (its input names none): it reads
+      // nothing, and the relay terminates it at start-up.
+      if (input.tenantId === undefined) return { read: 0, applied: 0, duplicatesSkipped: 0, committedOffset: 0 };
+      if (input.seekTo !== undefined) await commitOffset(db, input, input.seekTo);
+      // Only the group's tenant's events: its offsets have gaps where other tenants' events are.
+      const events = await readEvents(db, input.stream, await committedOffset(db, input), input.limit, input.tenantId);
       let applied = 0;
       for (const [i, event] of events.entries()) {
-        const { appliedNow } = await once(db, `${input.group}/${event.eventId}`, async (trx) => {
-          for (const { key, delta } of statChanges(input.group, event)) await addToStats(trx, input.group, key, delta);
+        // Keyed by tenant too: each tenant's instance applies each of its events once.
+        const { appliedNow } = await once(db, `${input.tenantId}/${input.group}/${event.eventId}`, async (trx) => {
+          for (const { key, delta } of statChanges(input.group, event)) await addToStats(trx, input, key, delta);
         });
         if (appliedNow) applied++;
         Context.current().heartbeat(event.offset);
         if (i === Math.floor(events.length / 2)) failpoint('consumer-mid-batch');
       }
       const last = events.at(-1)?.offset;
-      if (last !== undefined) await commitOffset(db, input.stream, input.group, last);
-      return { read: events.length, applied, duplicatesSkipped: events.length - applied, committedOffset: last ?? (await committedOffset(db, input.stream, input.group)) };
+      if (last !== undefined) await commitOffset(db, input, last);
+      return { read: events.length, applied, duplicatesSkipped: events.length - applied, committedOffset: last ?? (await committedOffset(db, input)) };
     },
   };
 }

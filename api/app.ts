@@ -13,7 +13,7 @@ import { temporalReadiness } from '../platform/temporal-setup';
 import { jobs } from '../workflows/registry';
 import { accountOwnership, accountsRouter } from './accounts';
 import { authenticate, requireScope } from './auth';
-import { codecServerRouter } from './codec-server';
+import { codecCors, codecServerRouter } from './codec-server';
 import { limitBodyDepth, notFoundOrNotAllowed } from './hygiene';
 import { idempotencyKeys } from './idempotency';
 import { inventoryRouter } from './inventory';
@@ -53,8 +53,11 @@ const READINESS_TIMEOUT_MS = 1_000;
 export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  const metrics = apiMetrics(db);
-  app.use(metrics.countRequests);
+  // Who the client is (req.ip, the per-address limits): the socket's address unless TRUST_PROXY names the proxy.
+  app.set('trust proxy', config.trustProxy);
+  // METRICS=off: no request counting and no /metrics route (it answers 404 like any unknown path).
+  const metrics = config.metricsEnabled ? apiMetrics(db) : undefined;
+  if (metrics) app.use(metrics.countRequests);
   app.use(traceRequests);
 
   // Correlation ID first, so every later answer (errors included) carries it.
@@ -72,26 +75,32 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
     if (given !== undefined && !correlationIdSchema.safeParse(given).success) {
       res.locals.correlationId = randomUUID();
       res.set('X-Correlation-Id', res.locals.correlationId);
-      return next(new HttpProblem(400, 'invalid-header', 'Invalid X-Correlation-Id header', 'X-Correlation-Id must be 1-128 characters: letters, digits, ".", "_", ":" or "-".', {
-        errors: [{ pointer: 'X-Correlation-Id', detail: 'invalid format' }],
-      }));
+      // Refused after authentication and the rate limits, so this answer carries their headers too.
+      res.locals.invalidCorrelationId = true;
     }
     // Everything this request does, Temporal calls included, runs under its correlation ID and
     // one deadline for all its calls to Temporal.
     withCorrelationId(res.locals.correlationId, () => withRequestDeadline(config.temporal.rpcTimeoutMs, next));
   });
-  // The codec server: before the 16 KB JSON parser (it parses its own, larger bodies), and before
-  // API-key authentication: the Web UI calls it with the operator's CODEC_SERVER_TOKEN (its own gate).
-  app.use(codecServerRouter(config));
+  // The codec server's CORS headers go on every /codecs answer, the 401s of authentication included.
+  app.use(codecCors(config));
   // Everything but the public routes needs credentials (401), checked before any body is read,
-  // and is rate-limited per key (429).
+  // and is rate-limited per key (429); the public routes per source address.
   const limits = createRateLimits(config);
   app.use(authenticate({ db, config, limits }), limits.perKey);
+  app.use((_req, res, next) => {
+    if (!res.locals.invalidCorrelationId) return next();
+    next(new HttpProblem(400, 'invalid-header', 'Invalid X-Correlation-Id header', 'X-Correlation-Id must be 1-128 characters: letters, digits, ".", "_", ":" or "-".', {
+      errors: [{ pointer: 'X-Correlation-Id', detail: 'invalid format' }],
+    }));
+  });
+  // The codec server (`codec` scope): before the 16 KB JSON parser, it parses its own, larger bodies.
+  app.use(codecServerRouter(config));
   // A lane's bulk enqueue carries up to 1,000 items; every other route keeps the small limit.
   app.use('/v1/lanes', express.json({ limit: LANE_BODY_LIMIT, strict: true }));
   app.use(express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
 
-  app.get('/metrics', metrics.endpoint);
+  if (metrics) app.get('/metrics', metrics.endpoint);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -5,7 +5,7 @@
  * (platform/tenancy.ts) for every layer below. Without valid credentials: 401 with
  * `WWW-Authenticate: Bearer`; with a valid one lacking the route's scope: 403.
  */
-import type { RequestHandler, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { hashKey, keyIdOf, verifyApiKey, type ApiKeyRecord } from '../db/api-keys';
 import type { Database } from '../db/database';
@@ -19,7 +19,10 @@ import type { RateLimits } from './rate-limits';
  * latencies by route, nothing of any tenant's; keep it off the public network, see docs/operations.md).
  */
 export const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json', '/docs', '/metrics'];
-const isPublic = (path: string) => PUBLIC_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
+const isPublic = (req: Request) =>
+  PUBLIC_PATHS.some((p) => req.path === p || req.path.startsWith(`${p}/`)) ||
+  // A browser's CORS preflight never carries credentials; the codec server answers it (api/codec-server.ts).
+  (req.method === 'OPTIONS' && req.path.startsWith('/codecs/'));
 
 /**
  * A verified key is remembered this long, so a burst of requests costs one lookup; a revoked key
@@ -68,11 +71,18 @@ export function authenticate({ db, config, limits }: { db: Database; config: Con
   }
 
   return async (req, res, next) => {
-    if (isPublic(req.path)) return next();
-    const address = req.socket.remoteAddress ?? 'unknown';
+    // The client's address: the socket's, or, behind a proxy named by TRUST_PROXY, the one it forwards.
+    const address = req.ip ?? 'unknown';
+    if (isPublic(req)) {
+      await limits.publicRoute(res, address);
+      return next();
+    }
     limits.refuseBlockedAddress(res, address);
     const header = req.get('Authorization');
-    if (!header) throw unauthorized(res, 'Send an API key: Authorization: Bearer <key> (npm start writes a development key to .data/dev-api-key).');
+    if (!header) {
+      await limits.reportAddress(res, address);
+      throw unauthorized(res, 'Send an API key: Authorization: Bearer <key> (npm start writes a development key to .data/dev-api-key).');
+    }
     const credential = /^Bearer ([\x21-\x7e]{1,4096})$/i.exec(header)?.[1];
     const principal = credential ? await (keyIdOf(credential) ? apiKey(credential) : token(credential)) : undefined;
     if (!principal) {

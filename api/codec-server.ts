@@ -3,18 +3,18 @@
  * payloads of a history and gets the clear ones back, so a person can read a workflow's input in
  * the UI while the Temporal server and its database only ever hold ciphertext.
  *
- * Decoding hands out PII, so every call needs an operator's credentials: CODEC_SERVER_TOKEN as
- * `Authorization: Bearer <token>`. API keys (api/auth.ts) do not open it, whatever their scopes:
- * decoding shows every tenant's payloads, so this operator token is its one gate (without it
- * configured the routes are off). Browsers may call
- * it only from the Web UI's origin (TEMPORAL_UI_URL), and only for this deployment's namespace.
+ * Decoding hands out PII, so every call needs an API key (or JWT) with the `codec` scope, a platform
+ * scope like `admin`: the payload keys are the namespace's, so whoever decodes reads every tenant's
+ * payloads. Authentication is the API's own (api/auth.ts, mounted between the two halves below).
+ * Browsers may call it only from the Web UI's origin (TEMPORAL_UI_URL), and only for this
+ * deployment's namespace.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { AesGcmCodec, loadCodecKeys } from '../platform/codec';
 import type { Config } from '../platform/config';
+import { requireScope } from './auth';
 import { limitBodyDepth } from './hygiene';
 import { HttpProblem, parseOrThrow } from './problem';
 
@@ -39,18 +39,16 @@ const toJson = (p: Payload): JsonPayload => ({
   data: Buffer.from(p.data ?? []).toString('base64'),
 });
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+const allowedOriginOf = (config: Config) => (config.temporal.uiUrl ? new URL(config.temporal.uiUrl).origin : undefined);
 
-export function codecServerRouter(config: Config): Router {
-  const router = Router();
-  const token = config.codecServer.token;
-  const allowedOrigin = config.temporal.uiUrl ? new URL(config.temporal.uiUrl).origin : undefined;
-  const keys = loadCodecKeys(config.temporal.codec);
-  // No keys: nothing was encrypted, so both directions are the identity.
-  const codec: PayloadCodec = keys ? new AesGcmCodec(keys) : { encode: async (p) => p, decode: async (p) => p };
-
-  // CORS first, on every answer (errors included), so the Web UI can read why a call failed.
-  const cors: RequestHandler = (req, res, next) => {
+/**
+ * CORS headers on every /codecs answer, mounted before authentication so that its 401s carry them
+ * too (the Web UI can then read why a call failed).
+ */
+export function codecCors(config: Config): RequestHandler {
+  const allowedOrigin = allowedOriginOf(config);
+  return (req, res, next) => {
+    if (!req.path.startsWith('/codecs')) return next();
     const origin = req.get('Origin');
     if (origin !== undefined && origin === allowedOrigin) {
       res.set({
@@ -64,6 +62,20 @@ export function codecServerRouter(config: Config): Router {
     } else {
       res.set('Vary', 'Origin');
     }
+    next();
+  };
+}
+
+/** The codec routes, after authentication (a preflight passes it without credentials). */
+export function codecServerRouter(config: Config): Router {
+  const router = Router();
+  const allowedOrigin = allowedOriginOf(config);
+  const keys = loadCodecKeys(config.temporal.codec);
+  // No keys: nothing was encrypted, so both directions are the identity.
+  const codec: PayloadCodec = keys ? new AesGcmCodec(keys) : { encode: async (p) => p, decode: async (p) => p };
+
+  const originCheck: RequestHandler = (req, res, next) => {
+    const origin = req.get('Origin');
     if (req.method === 'OPTIONS') {
       // A preflight from any other origin gets no CORS headers: the browser refuses the call.
       res.status(origin !== undefined && origin === allowedOrigin ? 204 : 403).end();
@@ -76,16 +88,7 @@ export function codecServerRouter(config: Config): Router {
     next();
   };
 
-  const authorize: RequestHandler = (req, res, next) => {
-    if (!token) {
-      return next(new HttpProblem(404, 'codec-server-off', 'Codec server is off', 'Set CODEC_SERVER_TOKEN to turn on /codecs/decode and /codecs/encode.'));
-    }
-    const given = /^Bearer (.+)$/.exec(req.get('Authorization') ?? '')?.[1];
-    // Compare digests: constant time, and equal lengths whatever the caller sent.
-    if (given === undefined || !timingSafeEqual(digest(given), digest(token))) {
-      res.set('WWW-Authenticate', 'Bearer realm="conveyor-codec"');
-      return next(new HttpProblem(401, 'unauthorized', 'Unauthorized', 'Send the operator token (CODEC_SERVER_TOKEN) as Authorization: Bearer <token>.'));
-    }
+  const namespaceAndType: RequestHandler = (req, res, next) => {
     const namespace = req.get('X-Namespace');
     // The Web UI always names the namespace; the CLI may not. Our keys belong to one namespace only.
     if (namespace !== undefined && namespace !== config.temporal.namespace) {
@@ -110,9 +113,9 @@ export function codecServerRouter(config: Config): Router {
     }
   };
 
-  router.use('/codecs', cors);
-  router.post('/codecs/:direction', authorize, express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth);
-  router.post('/codecs/decode', route('decode'));
-  router.post('/codecs/encode', route('encode'));
+  router.use('/codecs', originCheck);
+  const guard = [requireScope('codec'), namespaceAndType, express.json({ limit: BODY_LIMIT, strict: true }), limitBodyDepth];
+  router.post('/codecs/decode', ...guard, route('decode'));
+  router.post('/codecs/encode', ...guard, route('encode'));
   return router;
 }

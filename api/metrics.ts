@@ -5,7 +5,7 @@
 import type { RequestHandler } from 'express';
 import type { Database } from '../db/database';
 import { watchDatabase } from '../db/metrics';
-import { httpRequestDuration, httpRequests, metricsContentType, metricsText } from '../platform/metrics';
+import { collectProcessMetrics, httpRequestDuration, httpRequests, metricsContentType, metricsText } from '../platform/metrics';
 
 /**
  * The matched route's template ('/v1/jobs/:jobId'), read when the response has finished; requests
@@ -19,6 +19,7 @@ function routeTemplate(req: Parameters<RequestHandler>[0]): string {
 
 export function apiMetrics(db: Database): { countRequests: RequestHandler; endpoint: RequestHandler } {
   watchDatabase(db);
+  collectProcessMetrics();
   return {
     countRequests(req, res, next) {
       const started = process.hrtime.bigint();

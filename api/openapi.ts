@@ -152,8 +152,8 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
       }),
     ),
 
-    { method: 'post', path: '/v1/webhook-endpoints', summary: 'Register a webhook endpoint for event types (the signing secret is shown once, here)', tag: 'webhooks', body: createWebhookEndpointBody(allowPrivateNetworks), ok: { status: 201, description: 'The endpoint and its secret.', location: true } },
-    { method: 'get', path: '/v1/webhook-endpoints', summary: 'List webhook endpoints (newest 100)', tag: 'webhooks', ok: { status: 200, description: '`{ endpoints }`.' } },
+    { method: 'post', path: '/v1/webhook-endpoints', summary: 'Register a webhook endpoint of your tenant for event types (the `webhooks` scope; the signing secret is shown once, here)', tag: 'webhooks', body: createWebhookEndpointBody(allowPrivateNetworks), ok: { status: 201, description: 'The endpoint and its secret.', location: true } },
+    { method: 'get', path: '/v1/webhook-endpoints', summary: 'List your tenant\'s webhook endpoints (newest 100)', tag: 'webhooks', ok: { status: 200, description: '`{ endpoints }`.' } },
     { method: 'get', path: '/v1/webhook-endpoints/:endpointId', summary: 'Read a webhook endpoint', tag: 'webhooks', params: webhookEndpointPath, ok: { status: 200, description: 'The endpoint (without its secret).' }, problems: [404] },
     { method: 'delete', path: '/v1/webhook-endpoints/:endpointId', summary: 'Delete a webhook endpoint (pending deliveries to it stop)', tag: 'webhooks', params: webhookEndpointPath, ok: { status: 204, description: 'Deleted.' }, problems: [404] },
 
@@ -166,8 +166,8 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
     { method: 'get', path: '/v1/inventory', summary: 'Every SKU with stock and price', tag: 'inventory', ok: { status: 200, description: 'The SKUs.' } },
     { method: 'get', path: '/v1/inventory/:sku', summary: 'One SKU', tag: 'inventory', params: skuPath, ok: { status: 200, description: 'The SKU.' }, problems: [404] },
     { method: 'get', path: '/v1/streams/:stream/events', summary: 'Read a stream from an offset', tag: 'streams', params: streamPath, query: eventsQuery, ok: { status: 200, description: 'Events.' } },
-    { method: 'get', path: '/v1/streams/:stream/consumers', summary: "The stream's consumer groups, their offsets and lag", tag: 'streams', params: streamPath, ok: { status: 200, description: 'Consumer groups.' }, temporal: true },
-    { method: 'post', path: '/v1/streams/:stream/consumers/:group/seek', summary: 'Move a consumer group to an offset (replay)', tag: 'streams', params: groupPath, body: seekBody, ok: { status: 202, description: 'Accepted.' }, temporal: true, problems: [404] },
+    { method: 'get', path: '/v1/streams/:stream/consumers', summary: "Your tenant's instances of the stream's consumer groups, their offsets and lag (in your events)", tag: 'streams', params: streamPath, ok: { status: 200, description: 'Consumer groups.' }, temporal: true },
+    { method: 'post', path: '/v1/streams/:stream/consumers/:group/seek', summary: "Move your tenant's instance of a consumer group to an offset (replay)", tag: 'streams', params: groupPath, body: seekBody, ok: { status: 202, description: 'Accepted.' }, temporal: true, problems: [404] },
     { method: 'get', path: '/v1/topics/:stream/live', summary: 'Live feed of a stream (server-sent events, at most once)', tag: 'streams', params: streamPath, ok: { status: 200, description: 'An event stream.', contentType: 'text/event-stream' } },
     { method: 'get', path: '/v1/correlations/:correlationId', summary: 'Every workflow and event with this correlation ID', tag: 'streams', params: z.object({ correlationId }), ok: { status: 200, description: 'Workflows and events.' }, temporal: true },
   ];
@@ -180,11 +180,11 @@ function otherRoutes(jobs: JobDeclaration[], allowPrivateNetworks: boolean, mail
     routes.push({
       method: 'post',
       path: `/codecs/${direction}`,
-      summary: `Codec server for the Temporal Web UI: ${direction} payloads (Authorization: Bearer CODEC_SERVER_TOKEN; 404 when it is off)`,
+      summary: `Codec server for the Temporal Web UI: ${direction} payloads (the \`codec\` scope: every tenant's payloads)`,
       tag: 'operations',
       body: payloadsBody,
       ok: { status: 200, description: '`{ payloads }`.' },
-      problems: [401, 403, 404],
+      problems: [401, 403, 415, 422],
     });
   }
   // The lane, for the job types that run on it (workflows/registry.ts): one set of routes, the job type a path parameter.

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
-import { committedOffset, lastOffset, readEvents, toStoredEvent } from '../db/events';
+import { committedOffset, eventsAfter, lastOffset, readEvents, toStoredEvent } from '../db/events';
 import { liveEvents, type LiveEvent } from '../platform/live-events';
 import { correlationId as correlationIdSchema } from '../platform/schemas';
 import type { TemporalGateway } from '../platform/temporal';
@@ -43,36 +43,38 @@ export function streamsRouter(gateway: TemporalGateway, db: Database): Router {
     res.json({ stream, lastOffset: await lastOffset(db, stream, tenantOf()), events, nextAfter: events.at(-1)?.offset ?? after });
   });
 
-  // Consumer groups are the platform's (each reads every tenant's events into shared statistics):
-  // their offsets and lag, and moving them, are for admin keys only.
-  router.get('/v1/streams/:stream/consumers', requireScope('admin'), async (req, res) => {
+  // Consumer groups run per tenant: the caller's own instances, their offsets and lag (in the
+  // tenant's events: its offsets have gaps), and moving them. Another tenant's instance cannot even
+  // be named: the path's group is always the caller's.
+  router.get('/v1/streams/:stream/consumers', requireScope('jobs:read'), async (req, res) => {
     const { stream } = parseOrThrow(streamPath, req.params, 'path');
-    const last = await lastOffset(db, stream);
+    const tenantId = tenantOf();
     const consumers = await Promise.all(
       CONSUMER_GROUPS.filter((g) => g.stream === stream).map(async ({ group, description }) => {
-        const committed = await committedOffset(db, stream, group);
-        const workflowId = streamConsumerWorkflowId(stream, group);
-        return { group, description, committedOffset: committed, lag: last - committed, workflowId, webUiUrl: gateway.webUiLink(workflowId) };
+        const committed = await committedOffset(db, { tenantId, stream, group });
+        const workflowId = streamConsumerWorkflowId(tenantId, stream, group);
+        return { group, description, committedOffset: committed, lag: await eventsAfter(db, tenantId, stream, committed), workflowId, webUiUrl: gateway.webUiLink(workflowId) };
       }),
     );
-    res.json({ stream, lastOffset: last, consumers });
+    res.json({ stream, lastOffset: await lastOffset(db, stream, tenantId), consumers });
   });
 
-  router.post('/v1/streams/:stream/consumers/:group/seek', requireScope('admin'), requireJson, async (req, res) => {
+  router.post('/v1/streams/:stream/consumers/:group/seek', requireScope('operate'), requireJson, async (req, res) => {
     const { stream, group } = parseOrThrow(groupPath, req.params, 'path');
     const consumerGroup = CONSUMER_GROUPS.find((g) => g.stream === stream && g.group === group);
     if (!consumerGroup) {
       throw new HttpProblem(404, 'consumer-group-not-found', 'No such consumer group', `Stream '${stream}' has no consumer group '${group}'.`);
     }
     const { offset } = parseOrThrow(seekBody, req.body, 'body');
-    const last = await lastOffset(db, stream);
+    const tenantId = tenantOf();
+    const last = await lastOffset(db, stream, tenantId);
     if (offset > last) {
       throw new HttpProblem(422, 'validation-error', 'The request is not valid', `/offset: must be at most the stream's last offset (${last})`, {
         errors: [{ pointer: '/offset', detail: `must be at most ${last}` }],
       });
     }
     // The group applies the seek between batches, so no batch in flight can overwrite it.
-    await gateway.signalWithStart(streamConsumerStart(consumerGroup), seekSignal, [offset]);
+    await gateway.signalWithStart(streamConsumerStart({ ...consumerGroup, tenantId }), seekSignal, [offset]);
     res.status(202).json({ stream, group, seekTo: offset, consumersUrl: `/v1/streams/${stream}/consumers` });
   });
 

@@ -1,13 +1,16 @@
 /**
  * The webhook endpoint registry over HTTP: register a URL for event types (its signing secret is
- * shown once, at creation), list, read, delete. Deliveries are jobs (webhook-delivery), started by
- * the outbox relay for each event of a subscribed type.
+ * shown once, at creation), list, read, delete. Each endpoint is its tenant's: it receives that
+ * tenant's events only, and another tenant's endpoint ID is 404. Deliveries are jobs
+ * (webhook-delivery) of the event's tenant, started by the outbox relay for each event of a
+ * subscribed type.
  */
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import type { Config } from '../platform/config';
+import { currentTenant, DEFAULT_TENANT } from '../platform/tenancy';
 import { newWebhookSecret, webhookEndpoints, webhookUrlProblem } from '../workflows/webhook-delivery/activities';
 import { requireScope } from './auth';
 import { requireJson } from './hygiene';
@@ -42,28 +45,31 @@ export const createWebhookEndpointBody = (allowPrivateNetworks: boolean) =>
 const endpointUrl = (endpointId: string) => `/v1/webhook-endpoints/${endpointId}`;
 const notFound = (endpointId: string) => new HttpProblem(404, 'webhook-endpoint-not-found', 'No such webhook endpoint', `There is no webhook endpoint '${endpointId}'.`);
 
+const tenant = () => currentTenant() ?? DEFAULT_TENANT;
+
 export function webhookEndpointsRouter(db: Database, config: Config): Router {
   const router = Router();
-  // Endpoints and their secrets are the tenant's configuration: admin keys only.
-  router.use('/v1/webhook-endpoints', requireScope('admin'));
+  // An endpoint receives every event of its types of the tenant: its own scope, so that a key that
+  // submits or operates jobs cannot redirect the tenant's event stream. Admin keys get no more here.
+  router.use('/v1/webhook-endpoints', requireScope('webhooks'));
   const createBody = createWebhookEndpointBody(config.webhooks.allowPrivateNetworks);
 
   router.post('/v1/webhook-endpoints', requireJson, async (req, res) => {
     const body = parseOrThrow(createBody, req.body, 'body');
     const endpointId = `we_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
     const secret = body.secret ?? newWebhookSecret();
-    const endpoint = await webhookEndpoints.create(db, { endpointId, url: body.url, eventTypes: body.eventTypes, secret });
+    const endpoint = await webhookEndpoints.create(db, { endpointId, tenantId: tenant(), url: body.url, eventTypes: body.eventTypes, secret });
     res.status(201).location(endpointUrl(endpointId)).json({ ...endpoint, secret, self: endpointUrl(endpointId) });
   });
 
   router.get('/v1/webhook-endpoints', async (_req, res) => {
-    const endpoints = await webhookEndpoints.list(db, MAX_ENDPOINTS_LISTED);
+    const endpoints = await webhookEndpoints.list(db, tenant(), MAX_ENDPOINTS_LISTED);
     res.json({ endpoints: endpoints.map((e) => ({ ...e, self: endpointUrl(e.endpointId) })) });
   });
 
   router.get('/v1/webhook-endpoints/:endpointId', async (req, res) => {
     const { endpointId } = parseOrThrow(webhookEndpointPath, req.params, 'path');
-    const endpoint = await webhookEndpoints.get(db, endpointId);
+    const endpoint = await webhookEndpoints.get(db, tenant(), endpointId);
     if (!endpoint) throw notFound(endpointId);
     const { secret: _secret, ...shown } = endpoint; // the secret is shown once, at creation
     res.json({ ...shown, self: endpointUrl(endpointId) });
@@ -71,7 +77,7 @@ export function webhookEndpointsRouter(db: Database, config: Config): Router {
 
   router.delete('/v1/webhook-endpoints/:endpointId', async (req, res) => {
     const { endpointId } = parseOrThrow(webhookEndpointPath, req.params, 'path');
-    if (!(await webhookEndpoints.delete(db, endpointId))) throw notFound(endpointId);
+    if (!(await webhookEndpoints.delete(db, tenant(), endpointId))) throw notFound(endpointId);
     res.status(204).end();
   });
 

@@ -6,8 +6,10 @@
 import '../platform/node-version'; // first: a clear error on an unsupported Node
 import fs from 'node:fs';
 import path from 'node:path';
+import { renderClusterSection } from './cluster-report';
 import { KNEE_GAIN } from './lib/knee';
 import { barChart, lineChart } from './lib/svg';
+import { obsSection } from './obs-report';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the shape is whatever run.ts measured */
 type Results = Record<string, any>;
@@ -298,6 +300,9 @@ function patternSections(chartDir: string, chartRel: string): string[] {
       ? laneSection(lane, chartDir, chartRel)
       : ['## 10. The lane: batched jobs vs one workflow per job vs BullMQ (`npm run bench:lane`)', '', 'Not measured yet: `npm run bench:lane` (about 13 minutes, alone on the machine), then `npm run bench:report`.', '']),
   );
+  const cluster = readResults('cluster');
+  if (cluster) lines.push(...renderClusterSection(cluster));
+  lines.push(...obsSection());
   return lines;
 }
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureTemporalBinaries, TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../platform/temporal-binaries';
-import { closeHttpAgent, openLoop, type OpenLoopResult } from './lib/load';
+import { closeHttpAgent, openLoop, saturated } from './lib/load';
 import { measureEndToEnd, waitDelivered, withoutSendTimes } from './lib/end-to-end';
 import { installCleanup, killAllNow, phaseMeter, round, sampleProc, startChild, type ProcUsage } from './lib/procs';
 import { installTemporalRuntime } from '../worker/worker';
@@ -63,14 +63,6 @@ export const params = quick
     };
 
 const log = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-
-/** The knee: the first rate the system cannot keep up with. */
-function saturated(r: OpenLoopResult): string | undefined {
-  if (r.errors > r.sent * 0.01) return `${r.errors} errors`;
-  if (r.achievedRate < r.targetRate * 0.9) return `achieved ${r.achievedRate}/s`;
-  if (r.latency.p99Ms > 1000) return `p99 ${r.latency.p99Ms} ms`;
-  return undefined;
-}
 
 async function enqueueScenario(ctx: BenchContext) {
   log('1. enqueue latency: Conveyor API vs bare client.workflow.start');

@@ -342,13 +342,13 @@ export async function readApiKey(dataDir: string): Promise<string> {
 /** Task queue of the enqueue measurements, where no worker polls: started workflows wait. */
 export const BARE_TASK_QUEUE = 'bench-enqueue';
 
-/** Conveyor's API child against a given server, no worker. */
-export async function startApiOnly(ctx: BenchContext, address: string, label: string) {
+/** Conveyor's API child against a given server, no worker; `env` on top (bench:obs: METRICS, OTEL_..., NODE_OPTIONS). */
+export async function startApiOnly(ctx: BenchContext, address: string, label: string, env: NodeJS.ProcessEnv = {}) {
   const port = await freePort();
   const dir = path.join(ctx.workDir, label);
   fs.mkdirSync(dir, { recursive: true });
   const logFile = path.join(dir, 'api.log');
-  const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: BARE_TASK_QUEUE, CONVEYOR_DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info', WELCOME_FOLLOW_UP_DELAY: '1h' }, logFile);
+  const api = startNodeChild(path.join(root, 'bench/api-proc.ts'), { TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: BARE_TASK_QUEUE, CONVEYOR_DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'info', WELCOME_FOLLOW_UP_DELAY: '1h', ...env }, logFile);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {

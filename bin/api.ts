@@ -12,7 +12,7 @@ import { startApiServer } from '../api/server';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor-api');
-  const tracing = startTracing(config.otlpEndpoint, 'conveyor-api');
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor-api', logger);
   const db = await openDatabase(config.database);
   const client = createTemporalClient(config.temporal);
   // On PostgreSQL the live feed hears every relay, not only one in this process.

@@ -17,7 +17,7 @@ import { serveRoleMetrics } from '../worker/role-metrics';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor-relay');
-  const tracing = startTracing(config.otlpEndpoint, 'conveyor-relay');
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor-relay', logger);
   const db = await openDatabase(config.database);
   const client = createTemporalClient(config.temporal);
   // On PostgreSQL the live feed reaches every API process, not only one in this process.

@@ -30,9 +30,9 @@ import { superviseDevServer } from '../worker/dev-server-supervisor';
 async function main() {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel, 'conveyor');
-  const tracing = startTracing(config.otlpEndpoint, 'conveyor');
-  // The SDK's worker metrics always: the API's /metrics serves them in this all-in-one process.
-  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(true));
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor', logger);
+  // The SDK's worker metrics unless METRICS=off: the API's /metrics serves them in this all-in-one process.
+  installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(config.metricsEnabled));
   fs.mkdirSync(config.dataDir, { recursive: true });
   // No CONVEYOR_CODEC_KEYS: a development key in the data dir, so payloads are encrypted from the first run.
   if (ensureDevelopmentKeyFile(config.temporal.codec)) logger.warn({ keyFile: config.temporal.codec.keyFile }, 'created a development payload key');
@@ -64,7 +64,8 @@ async function main() {
             port: config.temporal.devServerPort,
             uiPort: config.temporal.uiPort,
             dbFile: config.temporal.devServerDbFile,
-            codecEndpoint: config.codecServer.token ? `http://${config.host}:${config.port}/codecs` : undefined,
+            // The Web UI decodes through the API's codec server; a browser without a `codec` key sees ciphertext.
+            codecEndpoint: `http://${config.host}:${config.port}/codecs`,
             pidFile: path.join(config.dataDir, 'temporal.pid'),
             logFile,
           });
@@ -124,7 +125,7 @@ async function main() {
         `  API            ${api.url}   (try: curl ${api.url}/readyz)`,
         `  API key        ${devKey}`,
         `                 (tenant '${DEFAULT_TENANT}', every scope; kept in ${config.auth.devKeyFile}: curl -H "Authorization: Bearer $(cat ${path.relative(process.cwd(), config.auth.devKeyFile) || config.auth.devKeyFile})" ${api.url}/v1/inventory)`,
-        `  Temporal       ${config.temporal.address}  namespace '${config.temporal.namespace}', task queue '${config.temporal.taskQueue}'`,
+        `  Temporal       ${config.temporal.address}  namespace '${config.temporal.namespace}', task queue '${config.temporal.taskQueue}'${config.temporal.profile ? `, profile '${config.temporal.profile}'` : ''}`,
         `  Web UI         ${config.temporal.uiUrl ?? '(set TEMPORAL_UI_URL to link runs to your Web UI)'}`,
         mailCatcher
           ? `  Sent mail      ${api.url}/dev/mailbox   (SMTP catcher on ${config.host}:${mailCatcher.port}, files in ${config.mailboxDir})`

@@ -11,7 +11,7 @@ import { createWorker, installTemporalRuntime } from '../worker/worker';
 async function main() {
   const config = loadConfigOrExit({ needsSmtpUrl: true });
   const logger = createLogger(config.logLevel, 'conveyor-worker');
-  const tracing = startTracing(config.otlpEndpoint, 'conveyor-worker');
+  const tracing = startTracing(config.otlpEndpoint, 'conveyor-worker', logger);
   installTemporalRuntime(asTemporalLogger(logger.child({ component: 'temporal' })), await temporalMetricsAddress(config.metricsPort !== undefined));
   const db = await openDatabase(config.database);
   const worker = await createWorker({ config, db });

@@ -67,11 +67,15 @@ export async function verifyApiKey(db: Database, key: string): Promise<ApiKeyRec
 /**
  * `npm start`'s development key: created once with every scope for the default tenant, kept in
  * `file` (its whole content is the key, mode 0600). Created again if the file is gone or the key
- * was revoked (or the database was reset).
+ * was revoked (or the database was reset); given the scopes added since it was made.
  */
 export async function ensureDevApiKey(db: Database, file: string, tenantId: string, scopes: readonly string[]): Promise<string> {
   const existing = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : undefined;
-  if (existing && (await verifyApiKey(db, existing))) return existing;
+  const record = existing ? await verifyApiKey(db, existing) : undefined;
+  if (existing && record) {
+    if (scopes.some((s) => !record.scopes.includes(s))) await db.updateTable('api_keys').set({ scopes: scopes.join(' ') }).where('key_id', '=', record.keyId).execute();
+    return existing;
+  }
   const { key } = await createApiKey(db, { tenantId, scopes: [...scopes], name: 'development key (npm start)' });
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, key, { mode: 0o600 });

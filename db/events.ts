@@ -91,17 +91,49 @@ export async function lastOffset(db: Database, stream: string, tenantId?: string
   return Number(row?.last_offset ?? 0);
 }
 
-export async function committedOffset(db: Database, stream: string, group: string): Promise<number> {
-  const row = await db.selectFrom('consumer_offsets').select('committed_offset').where('stream', '=', stream).where('group_name', '=', group).executeTakeFirst();
+/** Consumer groups run per tenant: each tenant's instance of a group has its own offset. */
+export interface GroupOf {
+  tenantId: string;
+  stream: string;
+  group: string;
+}
+
+export async function committedOffset(db: Database, { tenantId, stream, group }: GroupOf): Promise<number> {
+  const row = await db
+    .selectFrom('consumer_offsets')
+    .select('committed_offset')
+    .where('tenant_id', '=', tenantId)
+    .where('stream', '=', stream)
+    .where('group_name', '=', group)
+    .executeTakeFirst();
   return Number(row?.committed_offset ?? 0);
 }
 
 /** Set a group's offset (forwards after a batch, or anywhere on a seek): a plain idempotent write. */
-export async function commitOffset(db: Database, stream: string, group: string, offset: number): Promise<void> {
+export async function commitOffset(db: Database, { tenantId, stream, group }: GroupOf, offset: number): Promise<void> {
   const now = new Date().toISOString();
   await db
     .insertInto('consumer_offsets')
-    .values({ stream, group_name: group, committed_offset: offset, updated_at: now })
-    .onConflict((oc) => oc.columns(['stream', 'group_name']).doUpdateSet({ committed_offset: offset, updated_at: now }))
+    .values({ tenant_id: tenantId, stream, group_name: group, committed_offset: offset, updated_at: now })
+    .onConflict((oc) => oc.columns(['tenant_id', 'stream', 'group_name']).doUpdateSet({ committed_offset: offset, updated_at: now }))
     .execute();
+}
+
+/** How many of the tenant's events of a stream come after an offset (a tenant's offsets have gaps: the others' events). */
+export async function eventsAfter(db: Database, tenantId: string, stream: string, offset: number): Promise<number> {
+  const row = await db
+    .selectFrom('events')
+    .select(({ fn }) => fn.countAll().as('n'))
+    .where('tenant_id', '=', tenantId)
+    .where('stream', '=', stream)
+    .where('stream_offset', '>', offset)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** The tenants that have events (of a stream): the consumer group instances there are to run. */
+export async function tenantsWithEvents(db: Database, stream?: string): Promise<string[]> {
+  let query = db.selectFrom('events').select('tenant_id').distinct();
+  if (stream !== undefined) query = query.where('stream', '=', stream);
+  return (await query.orderBy('tenant_id').execute()).map((r) => r.tenant_id);
 }

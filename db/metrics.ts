@@ -59,22 +59,22 @@ new Gauge({
 });
 new Gauge({
   name: 'conveyor_consumer_group_lag_events',
-  help: "Events appended to a stream that a consumer group has not committed yet (stream's last offset minus the group's).",
+  help: 'Events a consumer group has not committed yet, summed over its per-tenant instances (each counts its own tenant\'s events after its offset).',
   labelNames: ['stream', 'group'] as const,
   registers: [registry],
   async collect() {
     if (!watched) return;
+    // No tenant label: tenant IDs stay out of metrics, and the series count stays that of the groups.
     const rows = await watched
       .selectFrom('consumer_offsets as c')
-      .innerJoin('streams as s', 's.stream', 'c.stream')
-      .select(['c.stream', 'c.group_name', 's.last_offset', 'c.committed_offset'])
+      .leftJoin('events as e', (join) => join.onRef('e.tenant_id', '=', 'c.tenant_id').onRef('e.stream', '=', 'c.stream').onRef('e.stream_offset', '>', 'c.committed_offset'))
+      .select(({ fn }) => ['c.stream', 'c.group_name', fn.count('e.event_id').as('lag')])
+      .groupBy(['c.stream', 'c.group_name'])
       .orderBy('c.stream')
       .orderBy('c.group_name')
       .limit(MAX_LAG_SERIES)
       .execute();
     this.reset(); // a group that is gone stops being reported
-    for (const row of rows) {
-      this.set({ stream: row.stream, group: row.group_name }, Math.max(0, Number(row.last_offset) - Number(row.committed_offset)));
-    }
+    for (const row of rows) this.set({ stream: row.stream, group: row.group_name }, Number(row.lag));
   },
 });

@@ -259,3 +259,32 @@ migrations['0008_lane_items'] = {
     await db.schema.createIndex('lane_items_by_correlation').on('lane_items').columns(['correlation_id']).execute();
   },
 };
+
+migrations['0009_tenant_consumer_groups'] = {
+  async up(db: Kysely<unknown>) {
+    // Consumer groups run per tenant (one instance of each declared group per tenant), so their
+    // offsets and statistics are keyed by tenant. The old rows were the retired platform-wide
+    // groups' (every tenant's events in one count): derived data, recomputed per tenant from the
+    // event log, which is what a replayable log is for. A new primary key means new tables (SQLite
+    // cannot alter one).
+    await db.schema.dropTable('consumer_offsets').execute();
+    await db.schema.dropTable('stream_stats').execute();
+    await db.schema
+      .createTable('consumer_offsets')
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('stream', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('committed_offset', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('consumer_offsets_pk', ['tenant_id', 'stream', 'group_name'])
+      .execute();
+    await db.schema
+      .createTable('stream_stats')
+      .addColumn('tenant_id', 'text', (c) => c.notNull())
+      .addColumn('group_name', 'text', (c) => c.notNull())
+      .addColumn('stat_key', 'text', (c) => c.notNull())
+      .addColumn('value', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('stream_stats_pk', ['tenant_id', 'group_name', 'stat_key'])
+      .execute();
+  },
+};

@@ -131,7 +131,9 @@ export interface StreamsTable {
 }
 
 /** A consumer group's committed position: every event at or before it has been handled. */
+/** One row per (tenant, stream, group): consumer groups run per tenant. */
 export interface ConsumerOffsetsTable {
+  tenant_id: string;
   stream: string;
   group_name: string;
   committed_offset: number;
@@ -140,6 +142,7 @@ export interface ConsumerOffsetsTable {
 
 /** What the demo consumer groups compute from the streams (counts and sums, each event once). */
 export interface StreamStatsTable {
+  tenant_id: string;
   group_name: string;
   stat_key: string;
   value: number;

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
+import { loadClientConfigProfile, type ClientConfigProfile } from '@temporalio/envconfig';
 import ms from 'ms';
 import { z } from 'zod';
 
@@ -22,6 +25,9 @@ const duration = (fallback: string) => z.string().default(fallback).transform(to
 /** A duration that may be left unset (then undefined). */
 const optionalDuration = () => z.string().transform(toMillis).optional();
 
+const HOST_PORT = /^[^\s:]+:\d+$/;
+const HOST_PORT_HINT = "expected host:port, e.g. 'temporal.example.com:7233'";
+
 const flag = (fallback: boolean) => z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
 
 const envSchema = z.object({
@@ -34,20 +40,20 @@ const envSchema = z.object({
     .optional(),
   /** The worker's and the relay's GET /metrics (the API serves it on PORT); unset: not served. */
   METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** 'off': the API neither counts requests nor serves /metrics, and no process metrics are collected. */
+  METRICS: z.enum(['on', 'off']).default('on'),
   /** OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); unset: no tracing. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-  TEMPORAL_ADDRESS: z
-    .string()
-    .regex(/^[^\s:]+:\d+$/, "expected host:port, e.g. 'temporal.example.com:7233'")
-    .optional(),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  // The connection (address, namespace, TLS, API key, gRPC metadata) is read by
+  // @temporalio/envconfig (temporalConnection below); these entries only check the values first.
+  TEMPORAL_ADDRESS: z.string().regex(HOST_PORT, HOST_PORT_HINT).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('conveyor'),
-  TEMPORAL_API_KEY: z.string().min(1).optional(),
-  TEMPORAL_TLS: flag(false),
-  TEMPORAL_TLS_CERT_PATH: z.string().min(1).optional(),
-  TEMPORAL_TLS_KEY_PATH: z.string().min(1).optional(),
+  TEMPORAL_TLS: z.enum(['true', 'false', '1', '0']).optional(),
+  TEMPORAL_PROFILE: z.string().min(1).optional(),
+  TEMPORAL_CONFIG_FILE: z.string().min(1).optional(),
   TEMPORAL_DEV_SERVER_PORT: port(7233),
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_UI_URL: z.url().optional(),
@@ -55,8 +61,6 @@ const envSchema = z.object({
   /** Payload encryption keys, `id:base64key,...`, the first one encrypts (platform/codec.ts). */
   CONVEYOR_CODEC_KEYS: z.string().min(1).optional(),
   CONVEYOR_CODEC_KEY_FILE: z.string().min(1).optional(),
-  /** The operator token the codec server (api/codec-server.ts) requires; unset turns it off. */
-  CODEC_SERVER_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
 
   SMTP_URL: z
     .url()
@@ -94,6 +98,29 @@ const envSchema = z.object({
   RATE_LIMIT_SUBMIT_RPS: z.coerce.number().int().min(1).default(10),
   RATE_LIMIT_SUBMIT_BURST: z.coerce.number().int().min(0).default(20),
   RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().min(1).default(30),
+  RATE_LIMIT_PUBLIC_RPS: z.coerce.number().int().min(1).default(20),
+  RATE_LIMIT_PUBLIC_BURST: z.coerce.number().int().min(0).default(40),
+  /**
+   * Express's `trust proxy`: which peers may say who the client is (X-Forwarded-For). Off by default:
+   * the socket's address is the client's, and a forged header changes nothing. A hop count, or the
+   * proxies' addresses/subnets (and Express's names loopback, linklocal, uniquelocal). `true` (trust
+   * any peer) is refused: then every client could choose its own address and dodge the per-address limits.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v, ctx): false | number | string[] => {
+      const value = v.trim();
+      if (value === 'false' || value === '') return false;
+      if (/^\d{1,2}$/.test(value)) return Number(value);
+      const entries = value.split(',').map((x) => x.trim());
+      const bad = entries.find((x) => !['loopback', 'linklocal', 'uniquelocal'].includes(x) && !isIP(x.replace(/\/\d{1,3}$/, '')));
+      if (value === 'true' || bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `${value === 'true' ? '"true" would let any client choose its address' : `"${bad}" is not an address, subnet or loopback/linklocal/uniquelocal`}: give a hop count or the proxies' addresses` });
+        return z.NEVER;
+      }
+      return entries;
+    }),
   /** Published outbox rows keep their payload (PII) this long for debugging, then it is blanked. */
   OUTBOX_PII_RETENTION: duration('7 days'),
   /** Webhooks may target loopback and private addresses (tests, a local receiver); never in production. */
@@ -125,6 +152,65 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+const invalid = (line: string) => new ConfigError(`Invalid configuration:\n  ${line}`);
+
+/**
+ * Conveyor's names from before it read envconfig, still accepted: each is read as the name
+ * envconfig (and the Temporal CLI) use, and start-up warns.
+ */
+const DEPRECATED_TEMPORAL_NAMES = {
+  TEMPORAL_TLS_CERT_PATH: 'TEMPORAL_TLS_CLIENT_CERT_PATH',
+  TEMPORAL_TLS_KEY_PATH: 'TEMPORAL_TLS_CLIENT_KEY_PATH',
+} as const;
+
+const isLoopback = (address: string) => /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+$/.test(address);
+
+/**
+ * The Temporal connection, resolved by @temporalio/envconfig as every Temporal SDK and the CLI
+ * resolve it: a profile from a TOML file, then the TEMPORAL_* variables over it. Two choices of
+ * Conveyor's own:
+ * - A file is read only when asked for (TEMPORAL_PROFILE or TEMPORAL_CONFIG_FILE set). envconfig
+ *   alone would also read the CLI's default file (~/.config/temporalio/temporal.toml), and a
+ *   developer's Cloud profile there would silently point `npm start` and the tests at Cloud.
+ * - No address from either source means the embedded dev server, as before; TLS or an API key
+ *   without an address is refused (the dev server speaks neither).
+ */
+function temporalConnection(present: Record<string, string>) {
+  const env = { ...present };
+  const deprecated: string[] = [];
+  for (const [old, current] of Object.entries(DEPRECATED_TEMPORAL_NAMES)) {
+    if (env[old] === undefined) continue;
+    if (env[current] !== undefined && env[current] !== env[old]) throw invalid(`${old} (deprecated) and ${current} name different files: set only ${current}`);
+    env[current] = env[old];
+    deprecated.push(`${old} is deprecated: use ${current} (the name the Temporal CLI and SDKs read)`);
+  }
+  const profileName = env.TEMPORAL_PROFILE;
+  const file = env.TEMPORAL_CONFIG_FILE;
+  const useFile = profileName !== undefined || file !== undefined;
+  if (file !== undefined && !fs.existsSync(file)) throw invalid(`TEMPORAL_CONFIG_FILE=${JSON.stringify(file)}: no such file`);
+  let profile: ClientConfigProfile;
+  try {
+    profile = loadClientConfigProfile({ disableFile: !useFile, overrideEnvVars: env });
+  } catch (err) {
+    const source = file ? `TEMPORAL_CONFIG_FILE=${JSON.stringify(file)}` : 'the Temporal config file (~/.config/temporalio/temporal.toml)';
+    throw invalid(`${profileName ? `TEMPORAL_PROFILE=${JSON.stringify(profileName)}, ` : ''}${source}: ${(err as Error).message}`);
+  }
+  const from = useFile && env.TEMPORAL_ADDRESS === undefined ? `the profile '${profileName ?? 'default'}'` : 'TEMPORAL_ADDRESS';
+  if (profile.address !== undefined && !HOST_PORT.test(profile.address)) throw invalid(`address ${JSON.stringify(profile.address)} in ${from}: ${HOST_PORT_HINT}`);
+  const tls = profile.tls ? profile.tls.disabled !== true : profile.apiKey !== undefined;
+  if (profile.address === undefined && (tls || profile.apiKey !== undefined)) {
+    throw invalid('a Temporal API key or TLS is set but no address (TEMPORAL_ADDRESS, or the profile\'s address): without one Conveyor runs its own dev server, which takes neither');
+  }
+  if (profile.apiKey !== undefined && !tls && !isLoopback(profile.address!)) {
+    throw invalid(`TLS is turned off (TEMPORAL_TLS=false or the profile's tls.disabled) with an API key for ${profile.address}: the key would cross the network in clear text`);
+  }
+  const { tls: tlsFiles } = profile;
+  if (Boolean(tlsFiles?.clientCert) !== Boolean(tlsFiles?.clientKey)) {
+    throw invalid('the client certificate and its key (TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH, or the profile\'s tls.client_cert_path and tls.client_key_path) must be set together');
+  }
+  return { profile, profileName: useFile ? (profileName ?? 'default') : undefined, tls, deprecated };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   // Empty strings count as unset, as they do in most shells' `VAR= cmd`.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
@@ -137,19 +223,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
-  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
-    throw new ConfigError('Invalid configuration:\n  TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together');
-  }
+  const connection = temporalConnection(present as Record<string, string>);
   if (e.AUTH_JWKS_URL && (!e.AUTH_JWT_ISSUER || !e.AUTH_JWT_AUDIENCE)) {
     throw new ConfigError('Invalid configuration:\n  AUTH_JWKS_URL needs AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE: a token is accepted only from that issuer, for this audience');
   }
+  if (e.METRICS === 'off' && e.METRICS_PORT !== undefined) {
+    throw new ConfigError('Invalid configuration:\n  METRICS=off and METRICS_PORT contradict each other: unset METRICS_PORT to serve no metrics');
+  }
   const dataDir = path.resolve(e.CONVEYOR_DATA_DIR);
-  const embedded = e.TEMPORAL_ADDRESS === undefined;
+  const embedded = connection.profile.address === undefined;
   return {
     host: e.HOST,
     port: e.PORT,
     dataDir,
     logLevel: e.LOG_LEVEL,
+    metricsEnabled: e.METRICS === 'on',
     metricsPort: e.METRICS_PORT,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     database: e.DATABASE_URL
@@ -167,17 +255,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       piiRetentionMs: e.OUTBOX_PII_RETENTION,
     },
     mailboxDir: path.join(dataDir, 'mailbox'),
-    codecServer: { token: e.CODEC_SERVER_TOKEN },
+    /** Express's `trust proxy` (see TRUST_PROXY): false, a hop count, or the trusted proxies. */
+    trustProxy: e.TRUST_PROXY,
     temporal: {
-      /** No TEMPORAL_ADDRESS: `npm start` runs its own dev server. */
+      /** No address (neither TEMPORAL_ADDRESS nor a profile's): `npm start` runs its own dev server. */
       embedded,
-      address: e.TEMPORAL_ADDRESS ?? `${e.HOST}:${e.TEMPORAL_DEV_SERVER_PORT}`,
-      namespace: e.TEMPORAL_NAMESPACE,
+      address: connection.profile.address ?? `${e.HOST}:${e.TEMPORAL_DEV_SERVER_PORT}`,
+      namespace: connection.profile.namespace ?? 'default',
       taskQueue: e.TEMPORAL_TASK_QUEUE,
-      apiKey: e.TEMPORAL_API_KEY,
-      tls: e.TEMPORAL_TLS || e.TEMPORAL_API_KEY !== undefined || e.TEMPORAL_TLS_CERT_PATH !== undefined,
-      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
-      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+      /** What envconfig resolved (API key, TLS files, gRPC metadata); platform/temporal.ts connects with it. */
+      connection: connection.profile,
+      /** The TOML profile in use, if a file was read (TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE). */
+      profile: connection.profileName,
+      /** Whether the connection uses TLS (an API key implies it unless TLS is turned off). */
+      tls: connection.tls,
+      /** Deprecated variable names in use, for a warning at start-up. */
+      deprecated: connection.deprecated,
       devServerPort: e.TEMPORAL_DEV_SERVER_PORT,
       devServerDbFile: path.join(dataDir, 'temporal.sqlite'),
       uiPort: e.TEMPORAL_UI_PORT,
@@ -226,6 +319,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       submitBurst: e.RATE_LIMIT_SUBMIT_BURST,
       /** Failed authentications per source address per minute. */
       authFailuresPerMinute: e.RATE_LIMIT_AUTH_FAILURES_PER_MINUTE,
+      /** The public routes (probes, the API description, metrics), per source address, per API process. */
+      publicRps: e.RATE_LIMIT_PUBLIC_RPS,
+      publicBurst: e.RATE_LIMIT_PUBLIC_BURST,
     },
     webhooks: { allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS, retryBackoffMs: e.WEBHOOK_RETRY_BACKOFF, timeoutMs: e.WEBHOOK_TIMEOUT },
   };
@@ -241,6 +337,7 @@ export type Config = ReturnType<typeof loadConfig>;
 export function loadConfigOrExit(options: { needsSmtpUrl?: boolean } = {}): Config {
   try {
     const config = loadConfig();
+    for (const warning of config.temporal.deprecated) process.stderr.write(`Warning: ${warning}\n`);
     if (options.needsSmtpUrl && config.mail.useMailCatcher) {
       throw new ConfigError(
         `Invalid configuration:\n  SMTP_URL is unset: a worker run alone sends mail only through SMTP_URL (smtp://user:pass@host:587 or smtps://…); the local mail catcher runs only inside \`npm start\` (to use the one of a running \`npm start\`: SMTP_URL=smtp://${config.host}:${config.mail.mailCatcherPort})`,

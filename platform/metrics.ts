@@ -12,8 +12,17 @@ import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 export const registry = new Registry();
-// Process CPU, memory, event-loop lag, GC: the first things to look at when latency rises.
-collectDefaultMetrics({ register: registry, prefix: 'conveyor_' });
+
+let collectingProcessMetrics = false;
+/**
+ * Process CPU, memory, event-loop lag, GC: the first things to look at when latency rises. Started
+ * by whatever serves /metrics (not at import), so a process with METRICS=off pays nothing for them.
+ */
+export function collectProcessMetrics(): void {
+  if (collectingProcessMetrics) return;
+  collectingProcessMetrics = true;
+  collectDefaultMetrics({ register: registry, prefix: 'conveyor_' });
+}
 
 export const httpRequests = new Counter({
   name: 'conveyor_http_requests_total',
@@ -76,6 +85,7 @@ export async function metricsText(): Promise<string> {
 
 /** GET /metrics on its own port, for the roles without an HTTP API (worker, relay). */
 export async function startMetricsServer(host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  collectProcessMetrics();
   const server = http.createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Only GET /metrics here.\n');

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import fs from 'node:fs';
 import {
   Client,
   Connection,
@@ -11,6 +10,7 @@ import {
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { toClientOptions } from '@temporalio/envconfig';
 import type { QueryDefinition, SearchAttributePair, SignalDefinition, Workflow } from '@temporalio/common';
 import { conveyorDataConverter } from './codec';
 import type { Config } from './config';
@@ -20,13 +20,14 @@ import { jobManagement } from './temporal-jobs';
 import { CorrelationIdKey, TenantIdKey } from './temporal-keys';
 import { tracingPlugins } from './tracing';
 
-/** Address, TLS and API key for both the client (API) and the native (worker) connection. */
-export function connectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig | boolean; apiKey?: string } {
-  const tls: TLSConfig | boolean | undefined =
-    temporal.tlsCertPath && temporal.tlsKeyPath
-      ? { clientCertPair: { crt: fs.readFileSync(temporal.tlsCertPath), key: fs.readFileSync(temporal.tlsKeyPath) } }
-      : temporal.tls || undefined;
-  return { address: temporal.address, tls, apiKey: temporal.apiKey };
+/**
+ * Address, TLS, API key and gRPC metadata for both the client (API) and the native (worker)
+ * connection, from what @temporalio/envconfig resolved (platform/config.ts). Certificate files
+ * are read here, at connect time, so a renewed certificate is picked up by the next process.
+ */
+export function connectionOptions(temporal: Config['temporal']): { address: string; tls?: TLSConfig | boolean; apiKey?: string; metadata?: Record<string, string> } {
+  const { connectionOptions: options } = toClientOptions({ ...temporal.connection, address: temporal.address });
+  return { address: temporal.address, tls: options.tls ?? undefined, apiKey: options.apiKey, metadata: temporal.connection.grpcMeta };
 }
 
 /**

@@ -12,8 +12,15 @@ import { z } from 'zod';
 import { TENANT_HEADER } from './temporal-keys';
 
 /** Scopes match the API's roles; a key holds any subset. */
-export const SCOPES = ['jobs:submit', 'jobs:read', 'operate', 'carrier', 'admin'] as const;
+export const SCOPES = ['jobs:submit', 'jobs:read', 'operate', 'carrier', 'webhooks', 'admin', 'codec'] as const;
 export type Scope = (typeof SCOPES)[number];
+
+/**
+ * The platform's scopes: their routes reach every tenant's data (keys, consumer groups, the dev
+ * mailbox; the codec server decodes any tenant's payloads, the payload keys being the namespace's).
+ * Give them to your operators only; every other scope acts on its key's tenant alone.
+ */
+export const PLATFORM_SCOPES: readonly Scope[] = ['admin', 'codec'];
 
 /**
  * The tenant of rows written before tenancy existed, of `npm start`'s development key and of the

@@ -24,11 +24,33 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-/** Once per process, before any client or worker is created. Undefined when no endpoint is set. */
-export function startTracing(endpoint: string | undefined, serviceName: string): Tracing | undefined {
+/** Where the SDK's own complaints go (a pino logger fits). */
+export interface TracingLogger {
+  warn(details: object, message: string): void;
+}
+
+/** How often a failing exporter may say so: once a minute, with the count of what was not said. */
+const COMPLAINT_INTERVAL_MS = 60_000;
+
+/** The SDK's error handler passes an exception as its JSON (stack and all): keep its message. */
+function readable(message: string): string {
+  try {
+    const parsed = JSON.parse(message) as { message?: unknown };
+    return typeof parsed?.message === 'string' ? `spans not exported: ${parsed.message}` : message;
+  } catch {
+    return message;
+  }
+}
+
+/**
+ * Once per process, before any client or worker is created. Undefined when no endpoint is set.
+ * With `logger`, failed exports (the receiver down or refusing) are logged as warnings, at most once
+ * a minute; the SDK drops those spans and requests carry on either way.
+ */
+export function startTracing(endpoint: string | undefined, serviceName: string, logger?: TracingLogger): Tracing | undefined {
   if (!endpoint) return undefined;
   // Required here, not imported: the OpenTelemetry packages load only when tracing is on.
-  const { context, propagation } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
+  const { context, diag, DiagLogLevel, propagation } = require('@opentelemetry/api') as typeof import('@opentelemetry/api');
   const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
   const { W3CTraceContextPropagator } = require('@opentelemetry/core') as typeof import('@opentelemetry/core');
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
@@ -46,10 +68,27 @@ export function startTracing(endpoint: string | undefined, serviceName: string):
   trace.setGlobalTracerProvider(provider);
   // Workflow spans are made in the workflow sandbox and leave it through a sink into this processor.
   plugin = new Plugin({ resource, spanProcessor });
+  if (logger) {
+    // Without a diag logger the SDK drops a failed export silently (its error handler logs to diag).
+    let lastAt = -Infinity;
+    let unsaid = 0;
+    const complain = (message: string) => {
+      if (Date.now() - lastAt < COMPLAINT_INTERVAL_MS) {
+        unsaid++;
+        return;
+      }
+      logger.warn({ endpoint, similarSinceLast: unsaid }, `tracing: ${readable(message)}`);
+      lastAt = Date.now();
+      unsaid = 0;
+    };
+    const quiet = () => undefined;
+    diag.setLogger({ error: complain, warn: complain, info: quiet, debug: quiet, verbose: quiet }, DiagLogLevel.WARN);
+  }
   return {
     flush: () => provider.forceFlush(),
     async shutdown() {
       await provider.shutdown();
+      diag.disable();
       trace.disable();
       context.disable();
       propagation.disable();

@@ -30,8 +30,16 @@ test.each([
   ['AUTH_JWT_ALGORITHMS', 'HS256'],
   ['AUTH_JWT_ALGORITHMS', 'RS256,none'],
   ['RATE_LIMIT_RPS', '0'],
+  ['TRUST_PROXY', 'true'],
+  ['TRUST_PROXY', 'loopback,proxy.example.com'],
 ])('a bad %s (%s) is refused, naming the variable', (name, value) => {
   expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration:\\n  ${name}=`));
+});
+
+test('TRUST_PROXY: off by default; a hop count, or the proxies\' addresses and subnets', () => {
+  expect(loadConfig({}).trustProxy).toBe(false);
+  expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+  expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8,2001:db8::1' }).trustProxy).toEqual(['loopback', '10.0.0.0/8', '2001:db8::1']);
 });
 
 test('JWT needs its issuer and audience: a JWKS alone would accept any issuer\'s tokens', () => {

@@ -13,7 +13,7 @@ import type { Logger } from '../platform/logger';
 import { liveEvents } from '../platform/live-events';
 import { createTemporalGateway, isTemporalUnavailable } from '../platform/temporal';
 import { jobs } from '../workflows/registry';
-import { deliverToSubscribers, deliverToWebhooks, wakeConsumerGroups } from './event-delivery';
+import { deliverToSubscribers, deliverToWebhooks, startConsumerGroups, wakeConsumerGroups } from './event-delivery';
 import { wakeOverdueLanes } from './lane-wakeup';
 
 /**
@@ -69,10 +69,11 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     /** A domain event was appended to its stream: wake the stream's consumer groups, deliver it to subscribers, broadcast it live. */
     async EventAppended(row) {
       const event = parsePayload(streamEvent, row);
-      await wakeConsumerGroups(gateway, event.stream);
-      await deliverToSubscribers(gateway, { ...event, tenantId: row.tenant_id });
-      await deliverToWebhooks(gateway, db, config, event);
-      liveEvents.publish({ ...event, tenantId: row.tenant_id });
+      const owned = { ...event, tenantId: row.tenant_id };
+      await wakeConsumerGroups(gateway, row.tenant_id, event.stream);
+      await deliverToSubscribers(gateway, owned);
+      await deliverToWebhooks(gateway, db, config, owned);
+      liveEvents.publish(owned);
     },
   };
   for (const job of jobs) {
@@ -168,9 +169,9 @@ export function createOutboxRelay({ config, db, client, logger, identity = `rela
     try {
       while (!stopping) {
         try {
-          // Every consumer group defined in code runs: a new one starts at offset 0 and catches up.
+          // Every tenant's instance of every consumer group defined in code runs: a new one starts at offset 0 and catches up.
           if (!consumerGroupsStarted) {
-            await wakeConsumerGroups(gateway);
+            await startConsumerGroups(gateway, db);
             consumerGroupsStarted = true;
           }
           if (Date.now() - lanesCheckedAt >= config.lane.idleCheckMs) {

@@ -51,6 +51,14 @@ export interface OpenLoopResult {
   intendedAt: number[];
 }
 
+/** The knee: why a run shows the system not keeping up (errors, rate or p99), or undefined if it kept up. */
+export function saturated(r: OpenLoopResult): string | undefined {
+  if (r.errors > r.sent * 0.01) return `${r.errors} errors`;
+  if (r.achievedRate < r.targetRate * 0.9) return `achieved ${r.achievedRate}/s`;
+  if (r.latency.p99Ms > 1000) return `p99 ${r.latency.p99Ms} ms`;
+  return undefined;
+}
+
 /**
  * Fire `count` = rate × duration requests on schedule; every request has a timeout, so the
  * run ends within duration + timeout.

@@ -85,7 +85,7 @@ describe('JWT bearer tokens (JWKS on loopback)', () => {
 
 describe.each(testDatabases())('rate limits (%s)', (_name, target) => {
   let d: TestDeployment;
-  const limits = { RATE_LIMIT_RPS: '4', RATE_LIMIT_BURST: '2', RATE_LIMIT_SUBMIT_RPS: '1', RATE_LIMIT_SUBMIT_BURST: '0', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '5' };
+  const limits = { RATE_LIMIT_RPS: '4', RATE_LIMIT_BURST: '2', RATE_LIMIT_SUBMIT_RPS: '1', RATE_LIMIT_SUBMIT_BURST: '0', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '5', RATE_LIMIT_PUBLIC_RPS: '3', RATE_LIMIT_PUBLIC_BURST: '0' };
 
   beforeAll(async () => {
     d = await startTestDeployment({ env: { ...databaseEnv(await target()), ...limits } });
@@ -123,9 +123,12 @@ describe.each(testDatabases())('rate limits (%s)', (_name, target) => {
       });
     const [a, b] = [await submit(), await submit()];
     expect(a.status).toBe(202);
-    expect(a.headers.get('ratelimit-policy')).toBe('"submit";q=1;w=1');
+    // Both limits that apply to a submission, each under its name.
+    expect(a.headers.get('ratelimit-policy')).toBe('"key";q=4;w=1, "key-burst";q=2;w=10, "submit";q=1;w=1');
+    expect(a.headers.get("ratelimit")).toMatch(/^"key";r=\d+;t=1, "submit";r=0;t=1$/);
     expect(b.status).toBe(429);
-    expect(b.headers.get('ratelimit-policy')).toBe('"submit";q=1;w=1');
+    expect(b.headers.get('ratelimit-policy')).toBe('"key";q=4;w=1, "key-burst";q=2;w=10, "submit";q=1;w=1');
+    expect(b.headers.get("ratelimit")).toMatch(/^"key";r=\d+;t=1, "submit";r=0;t=\d+$/);
     expect(b.headers.get('retry-after')).toBe('1');
   });
 
@@ -143,15 +146,55 @@ describe.each(testDatabases())('rate limits (%s)', (_name, target) => {
     });
   }
 
+  test('the public routes are limited per source address, apart from the keys; an answer without credentials reports the failed-authentication limit without counting', async () => {
+    const probes = await Promise.all(Array.from({ length: 6 }, () => fetch(`${d.url}/healthz`)));
+    const served = probes.filter((r) => r.status === 200);
+    const refused = probes.filter((r) => r.status === 429);
+    expect(served.length).toBeGreaterThanOrEqual(1);
+    expect(refused.length).toBeGreaterThanOrEqual(3);
+    for (const r of probes) expect(r.headers.get('ratelimit-policy')).toBe('"address";q=3;w=1');
+    expect(served[0]!.headers.get('ratelimit')).toMatch(/^"address";r=[0-2];t=1$/);
+    expect(refused[0]!.headers.get('retry-after')).toBe('1');
+    expect(await json(refused[0]!)).toMatchObject({ type: 'urn:conveyor:problem:rate-limited', detail: expect.stringContaining('public routes') });
+    // The same address with a key is limited by the key's bucket only.
+    expect((await burst(d.url, await newKey(), 1))[0]!.status).toBe(200);
+
+    const anonymous = [await fetch(`${d.url}/v1/inventory`, { headers: { authorization: '' } }), await fetch(`${d.url}/v1/inventory`, { headers: { authorization: '' } })];
+    for (const r of anonymous) {
+      expect(r.status).toBe(401);
+      expect(r.headers.get('ratelimit-policy')).toBe('"auth-failures";q=5;w=60');
+      expect(r.headers.get('ratelimit')).toBe('"auth-failures";r=5;t=60'); // a missing key is no guess: not counted
+    }
+  });
+
   // Last: it blocks this address on this deployment.
-  test('failed authentications are limited per address: after 5, even a valid key waits (429)', async () => {
+  test('failed authentications are limited per address: after 5, even a valid key waits (429); a forged X-Forwarded-For changes nothing', async () => {
     const valid = await newKey();
+    const guess = (url: string, forwardedFor: string) =>
+      fetch(`${url}/v1/inventory`, { headers: { authorization: `Bearer cvk_${'0'.repeat(16)}_${'x'.repeat(43)}`, 'X-Forwarded-For': forwardedFor } });
     const guesses = [];
-    for (let i = 0; i < 7; i++) guesses.push(await fetch(`${d.url}/v1/inventory`, { headers: { authorization: `Bearer cvk_${'0'.repeat(16)}_${'x'.repeat(43)}` } }));
+    // Each guess claims another client address: with TRUST_PROXY off (the default) the socket's address counts.
+    for (let i = 0; i < 7; i++) guesses.push(await guess(d.url, `198.51.100.${i + 1}`));
     expect(guesses.slice(0, 5).map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
     expect(guesses[0]!.headers.get('ratelimit-policy')).toBe('"auth-failures";q=5;w=60');
+    expect(guesses.map((r) => r.headers.get('ratelimit')).slice(0, 5)).toEqual([4, 3, 2, 1, 0].map((r) => expect.stringMatching(new RegExp(`^"auth-failures";r=${r};t=\\d+$`))));
     expect(guesses.at(-1)!.status).toBe(429);
     expect(Number(guesses.at(-1)!.headers.get('retry-after'))).toBeGreaterThan(1);
-    expect((await fetch(`${d.url}/v1/inventory`, { headers: { authorization: `Bearer ${valid}` } })).status).toBe(429);
+    const headers = { authorization: `Bearer ${valid}`, 'X-Forwarded-For': '198.51.100.200' };
+    expect((await fetch(`${d.url}/v1/inventory`, { headers })).status).toBe(429);
+
+    // Behind a proxy named by TRUST_PROXY, the forwarded client address counts instead: one client
+    // guessing is blocked, another client behind the same proxy is served.
+    const behindProxy = await startTestApi({ config: { ...d.config, trustProxy: ['loopback'] }, client: d.client, db: d.db });
+    try {
+      const guesser = `2001:db8::${uniqueTag('g').slice(2, 6)}`;
+      const proxied = [];
+      for (let i = 0; i < 6; i++) proxied.push((await guess(behindProxy.url, guesser)).status);
+      expect(proxied).toEqual([401, 401, 401, 401, 401, 429]);
+      expect((await fetch(`${behindProxy.url}/v1/inventory`, { headers: { ...headers, 'X-Forwarded-For': '2001:db8::beef' } })).status).toBe(200);
+      expect((await fetch(`${behindProxy.url}/v1/inventory`, { headers: { ...headers, 'X-Forwarded-For': guesser } })).status).toBe(429);
+    } finally {
+      await behindProxy.close();
+    }
   });
 });

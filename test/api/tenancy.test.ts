@@ -1,9 +1,10 @@
 /**
  * Tenancy, as a hostile client would try it: tenant B's credentials against tenant A's resources,
  * on every route of the app's route table (a new route without an entry here fails the test),
- * with no credentials, and with a key lacking every scope. Afterwards A's data is unchanged:
- * balance, email, order and shipment state, welcome job, restock, parked outbox row, consumer
- * offsets, mail. On SQLite and PostgreSQL, with a real worker, relay and mail catcher.
+ * with no credentials, and with a key lacking every scope; every one of those answers, and the
+ * public routes', carries the RateLimit headers. Afterwards A's data is unchanged: balance, email,
+ * order and shipment state, welcome job, restock, parked outbox row, webhook endpoint, A's consumer
+ * group (offset, statistics, replays), mail. On SQLite and PostgreSQL, with a real worker, relay and mail catcher.
  */
 import type express from 'express';
 import { createApp } from '../../api/app';
@@ -11,8 +12,8 @@ import { routeTable } from '../../api/hygiene';
 import { createApiKey, revokeApiKey } from '../../db/api-keys';
 import { committedOffset } from '../../db/events';
 import { readMailbox } from '../../platform/mail-catcher';
-import { SCOPES } from '../../platform/tenancy';
-import { streamConsumerWorkflowId } from '../../workflows/streams/definition';
+import { PLATFORM_SCOPES, SCOPES } from '../../platform/tenancy';
+import { consumerProgressQuery, streamConsumerWorkflowId } from '../../workflows/streams/definition';
 import { json, testLogger, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
@@ -33,7 +34,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
   let app: express.Express;
   const tenantA = uniqueTag('ta');
   const tenantB = uniqueTag('tb');
-  const tenantScopes = SCOPES.filter((s) => s !== 'admin');
+  const tenantScopes = SCOPES.filter((s) => !PLATFORM_SCOPES.includes(s));
   let keyA = '';
   let keyB = '';
   let keyNoScope = '';
@@ -51,10 +52,10 @@ describe.each(testDatabases())('%s', (_name, target) => {
   };
 
   // Tenant A's resources.
-  const a = { accountId: uniqueTag('acct'), userId: uniqueTag('u'), welcomeUserId: uniqueTag('w'), orderId: uniqueTag('o'), sku: '', depositJob: '', restockId: '', outboxSeq: 0, scheduleId: uniqueTag('sched'), laneItemId: '' };
+  const a = { accountId: uniqueTag('acct'), userId: uniqueTag('u'), welcomeUserId: uniqueTag('w'), orderId: uniqueTag('o'), sku: '', depositJob: '', restockId: '', outboxSeq: 0, scheduleId: uniqueTag('sched'), laneItemId: '', endpointId: '' };
 
   beforeAll(async () => {
-    d = await startTestDeployment({ env: { ...databaseEnv(await target()), CODEC_SERVER_TOKEN: 'codec-operator-token-0123456789' }, mail: true, worker: true, relay: true });
+    d = await startTestDeployment({ env: { ...databaseEnv(await target()) }, mail: true, worker: true, relay: true });
     app = createApp({ config: d.config, client: d.client, db: d.db, logger: testLogger, mailboxDir: d.mailboxDir });
     keyA = (await createApiKey(d.db, { tenantId: tenantA, scopes: tenantScopes, name: 'A' })).key;
     keyB = (await createApiKey(d.db, { tenantId: tenantB, scopes: tenantScopes, name: 'B' })).key;
@@ -85,8 +86,32 @@ describe.each(testDatabases())('%s', (_name, target) => {
     const laneItem = await asA('POST', '/v1/lanes/notification-email/items', { key: uniqueTag('k'), input: { userId: a.userId } });
     expect(laneItem.status).toBe(202);
     a.laneItemId = laneItem.body.itemId;
+    // A's webhook endpoint (for an event type nothing emits: it only has to exist).
+    const endpoint = await asA('POST', '/v1/webhook-endpoints', { url: 'https://a.example/hook', eventTypes: ['NeverEmitted'] });
+    expect(endpoint.status).toBe(201);
+    a.endpointId = endpoint.body.endpointId;
     await waitFor("A's welcome email", async () => ((await readMailbox(d.mailboxDir)).some((m) => m.to?.includes('w@example.com')) ? true : undefined));
+    await waitFor("A's consumer group to catch up with A's payments", async () => {
+      const group = (await asA('GET', '/v1/streams/payments/consumers')).body.consumers.find((c: { group: string }) => c.group === 'revenue-stats');
+      return group?.lag === 0 && group.committedOffset > 0 ? true : undefined;
+    });
   });
+
+  /** A tenant's instance of the revenue-stats group: offset, what it counted, how often it re-read. */
+  async function revenueStatsOf(tenantId: string) {
+    const group = { tenantId, stream: 'payments', group: 'revenue-stats' };
+    const stats = await d.db.selectFrom('stream_stats').select(['stat_key', 'value']).where('tenant_id', '=', tenantId).where('group_name', '=', 'revenue-stats').orderBy('stat_key').execute();
+    const progress = await d.client.workflow.getHandle(streamConsumerWorkflowId(tenantId, 'payments', 'revenue-stats')).query(consumerProgressQuery).catch(() => undefined);
+    return { committed: await committedOffset(d.db, group), stats: Object.fromEntries(stats.map((s) => [s.stat_key, Number(s.value)])), replayed: progress?.duplicatesSkipped };
+  }
+  const depositsOf = async (tenantId: string) =>
+    Number((await d.db.selectFrom('events').select(({ fn }) => fn.countAll().as('n')).where('tenant_id', '=', tenantId).where('type', '=', 'DepositReceived').executeTakeFirst())?.n ?? 0);
+  /** The group counted exactly the tenant's deposits: none missed, none of another tenant's. */
+  const countsOwnDeposits = (tenantId: string) =>
+    waitFor(`${tenantId}'s group to count its deposits`, async () => {
+      const counted = (await revenueStatsOf(tenantId)).stats['count:DepositReceived'];
+      return counted !== undefined && counted === (await depositsOf(tenantId)) ? counted : undefined;
+    });
 
   afterAll(() => d?.stop());
 
@@ -111,8 +136,18 @@ describe.each(testDatabases())('%s', (_name, target) => {
     'GET /v1/outbox': { path: '/v1/outbox', b: { status: 200, check: (body) => expect(body.parkedRows).toEqual([]) } },
     'POST /v1/outbox/:id/retry': { path: `/v1/outbox/${a.outboxSeq}/retry`, b: 404 },
     'GET /v1/streams/:stream/events': { path: '/v1/streams/payments/events', b: { status: 200, check: (body) => expect(body).toMatchObject({ events: [], lastOffset: 0 }) } },
-    'GET /v1/streams/:stream/consumers': { path: '/v1/streams/payments/consumers', b: 403 },
-    'POST /v1/streams/:stream/consumers/:group/seek': { path: '/v1/streams/payments/consumers/revenue-stats/seek', body: { offset: 0 }, b: 403 },
+    // Consumer groups run per tenant: B reads and moves its own instance, never A's.
+    'GET /v1/streams/:stream/consumers': {
+      path: '/v1/streams/payments/consumers',
+      b: {
+        status: 200,
+        check: (body) => {
+          expect(body.lastOffset).toBe(0); // B has no payments: A's do not count
+          expect(body.consumers.map((c: { workflowId: string }) => c.workflowId)).toEqual([streamConsumerWorkflowId(tenantB, 'payments', 'revenue-stats')]);
+        },
+      },
+    },
+    'POST /v1/streams/:stream/consumers/:group/seek': { path: '/v1/streams/payments/consumers/revenue-stats/seek', body: { offset: 0 }, b: { status: 202 } },
     'GET /v1/topics/:stream/live': { path: '/v1/topics/payments/live', b: { status: 200 } },
     'GET /v1/correlations/:correlationId': { path: `/v1/correlations/${corrA}`, b: { status: 200, check: (body) => expect(body).toMatchObject({ workflows: 0, events: 0, timeline: [] }) } },
     'GET /v1/inventory': { path: '/v1/inventory', b: { status: 200 } },
@@ -139,11 +174,18 @@ describe.each(testDatabases())('%s', (_name, target) => {
     'POST /v1/schedules/:scheduleId/unpause': { path: `/v1/schedules/${a.scheduleId}/unpause`, b: 404 },
     'POST /v1/schedules/:scheduleId/trigger': { path: `/v1/schedules/${a.scheduleId}/trigger`, b: 404 },
     'DELETE /v1/schedules/:scheduleId': { path: `/v1/schedules/${a.scheduleId}`, b: 404 },
-    // Webhook endpoints are the platform operators' (admin) until they are scoped per tenant.
-    'POST /v1/webhook-endpoints': { path: '/v1/webhook-endpoints', body: { url: 'https://evil.example/hook', eventTypes: ['OrderCreated'] }, b: 403 },
-    'GET /v1/webhook-endpoints': { path: '/v1/webhook-endpoints', b: 403 },
-    'GET /v1/webhook-endpoints/:endpointId': { path: '/v1/webhook-endpoints/whe-1', b: 403 },
-    'DELETE /v1/webhook-endpoints/:endpointId': { path: '/v1/webhook-endpoints/whe-1', b: 403 },
+    // Webhook endpoints are per tenant (the `webhooks` scope): B registers its own, never sees or deletes A's.
+    'POST /v1/webhook-endpoints': {
+      path: '/v1/webhook-endpoints',
+      body: { url: 'https://b.example/hook', eventTypes: ['NeverEmitted'] },
+      b: { status: 201, check: (body) => expect(body.tenantId).toBe(tenantB) },
+    },
+    'GET /v1/webhook-endpoints': { path: '/v1/webhook-endpoints', b: { status: 200, check: (body) => expect(body.endpoints.map((e: { endpointId: string }) => e.endpointId)).not.toContain(a.endpointId) } },
+    'GET /v1/webhook-endpoints/:endpointId': { path: `/v1/webhook-endpoints/${a.endpointId}`, b: 404 },
+    'DELETE /v1/webhook-endpoints/:endpointId': { path: `/v1/webhook-endpoints/${a.endpointId}`, b: 404 },
+    // The codec server decodes every tenant's payloads: the platform's `codec` scope only.
+    'POST /codecs/decode': { path: '/codecs/decode', body: { payloads: [] }, b: 403 },
+    'POST /codecs/encode': { path: '/codecs/encode', body: { payloads: [] }, b: 403 },
     // The lane: B's items are B's (an item for A's user mails nobody: users are looked up in the item's tenant).
     'POST /v1/lanes/:jobType/items': { path: '/v1/lanes/notification-email/items', body: { key: uniqueTag('k-b'), input: { userId: a.userId } }, b: { status: 202 } },
     'GET /v1/lanes/:jobType/items': { path: `/v1/lanes/notification-email/items?correlationId=${corrA}`, b: { status: 200, check: (body) => expect(body.items).toEqual([]) } },
@@ -154,9 +196,14 @@ describe.each(testDatabases())('%s', (_name, target) => {
   });
 
   const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /openapi.json', 'GET /docs', 'GET /docs/init.js', 'GET /metrics']);
-  /** The codec server has its own gate (the operator's CODEC_SERVER_TOKEN): tested below, and in test/pii. */
-  const ownGate = (path: string) => path.startsWith('/codecs');
-  const routes = () => routeTable(app).filter((r) => r.method !== 'HEAD' && !PUBLIC.has(`${r.method} ${r.path}`) && !ownGate(r.path));
+  const routes = () => routeTable(app).filter((r) => r.method !== 'HEAD' && !PUBLIC.has(`${r.method} ${r.path}`));
+  /** The IETF headers every answer carries: the limit that applied to it. */
+  const expectRateLimitHeaders = (route: string, res: Response, policy: RegExp) =>
+    expect({ route, policy: res.headers.get('ratelimit-policy'), remaining: res.headers.get('ratelimit') }).toEqual({
+      route,
+      policy: expect.stringMatching(policy),
+      remaining: expect.stringMatching(/^"[a-z-]+";r=\d+;t=\d+(, "[a-z-]+";r=\d+;t=\d+)*$/),
+    });
 
   /** One request; an SSE answer is read only as far as its status, then dropped. */
   async function send(key: string | undefined, method: string, sample: Sample) {
@@ -187,6 +234,10 @@ describe.each(testDatabases())('%s', (_name, target) => {
       welcome: { status: welcome.body.status, step: welcome.body.step },
       user: (await asA('GET', `/v1/users/${a.userId}`)).body.email,
       outboxParked: outbox.parked_at !== null,
+      webhookEndpoint: (await asA('GET', `/v1/webhook-endpoints/${a.endpointId}`)).status,
+      // A's group moves forward on A's own events (a loyalty credit may still arrive), but never
+      // re-reads one: a seek back would show here as events read again.
+      revenueReplayed: (await revenueStatsOf(tenantA)).replayed,
       mailTo: (await readMailbox(d.mailboxDir)).filter((m) => m.to?.includes('evil@example.com')).length,
     };
   }
@@ -198,8 +249,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
 
   test("tenant B's credentials against A's resources: 404 (403 for platform routes), and A's data unchanged", async () => {
     const before = await stateOfA();
-    const offsetBefore = await committedOffset(d.db, 'payments', 'revenue-stats');
-    expect(before).toMatchObject({ balance: 48_750, email: 'a@example.com', order: { status: 'RUNNING', pickedUp: false }, welcome: { status: 'RUNNING' }, outboxParked: true });
+    expect(before).toMatchObject({ balance: 48_750, email: 'a@example.com', order: { status: 'RUNNING', pickedUp: false }, welcome: { status: 'RUNNING' }, outboxParked: true, webhookEndpoint: 200 });
     const table = samples();
     const results: string[] = [];
     for (const { method, path } of routes()) {
@@ -208,15 +258,30 @@ describe.each(testDatabases())('%s', (_name, target) => {
       const expected = typeof sample.b === 'number' ? sample.b : sample.b.status;
       results.push(`${method} ${path} → ${res.status}`);
       expect(`${method} ${path} → ${res.status}`).toBe(`${method} ${path} → ${expected}`);
+      expectRateLimitHeaders(`${method} ${path}`, res, /"key";q=\d+;w=1/);
       if (typeof sample.b === 'number' && sample.b >= 400) expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       if (typeof sample.b === 'object') sample.b.check?.(body);
     }
     expect(results.length).toBeGreaterThanOrEqual(24);
     // Whatever B started has had time to act (signals, updates, the relay, the worker).
     await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // A's consumer group included: B's seek to 0 moved B's own instance, A's re-read nothing.
     expect(await stateOfA()).toEqual(before);
-    // Consumer groups are the platform's and move on their own; B's seek to 0 did not rewind them.
-    expect(await committedOffset(d.db, 'payments', 'revenue-stats')).toBeGreaterThanOrEqual(offsetBefore);
+    expect(before.revenueReplayed).toBe(0);
+    await countsOwnDeposits(tenantA);
+  });
+
+  test("each tenant's consumer group counts its own tenant's events only", async () => {
+    const accountB = uniqueTag('acct-b');
+    for (const amount of [5, 6]) expect((await call(keyB, 'POST', `/v1/accounts/${accountB}/deposits`, { amount, currency: 'USD' })).status).toBe(202);
+    expect(await countsOwnDeposits(tenantB)).toBeGreaterThanOrEqual(2);
+    const b = await revenueStatsOf(tenantB);
+    expect(b.stats['sum:USD']).toBeGreaterThanOrEqual(11);
+    const body = await json(await call(keyB, 'GET', '/v1/streams/payments/consumers'));
+    expect(body.consumers[0]).toMatchObject({ group: 'revenue-stats', lag: 0, committedOffset: body.lastOffset });
+    // A's instance did not count B's deposits (nor re-read anything).
+    await countsOwnDeposits(tenantA);
+    expect((await revenueStatsOf(tenantA)).replayed).toBe(0);
   });
 
   test("an order of B's paid from A's account fails without touching A's balance (enforced where the money moves)", async () => {
@@ -261,17 +326,22 @@ describe.each(testDatabases())('%s', (_name, target) => {
     }
   });
 
-  test('no API key, whatever its scopes, unlocks the codec server (it takes the operator token only)', async () => {
-    const admin = (await createApiKey(d.db, { tenantId: tenantA, scopes: [...SCOPES], name: 'every scope' })).key;
+  test('the codec server opens to the `codec` scope only: every tenant scope and admin get 403', async () => {
+    const admin = (await createApiKey(d.db, { tenantId: tenantA, scopes: SCOPES.filter((s) => s !== 'codec'), name: 'every scope but codec' })).key;
+    const codec = (await createApiKey(d.db, { tenantId: tenantB, scopes: ['codec'], name: 'operator decoding' })).key;
     for (const key of [keyA, keyB, admin]) {
       const res = await call(key, 'POST', '/codecs/decode', { payloads: [] }, { 'X-Namespace': d.config.temporal.namespace });
-      expect(res.status).toBe(401);
-      expect(res.headers.get('www-authenticate')).toBe('Bearer realm="conveyor-codec"');
+      expect(res.status).toBe(403);
     }
+    const decoded = await call(codec, 'POST', '/codecs/decode', { payloads: [] }, { 'X-Namespace': d.config.temporal.namespace });
+    expect(decoded.status).toBe(200);
+    expect(await json(decoded)).toEqual({ payloads: [] });
+    // …and a codec key reads no tenant's resources.
+    expect((await call(codec, 'GET', '/v1/inventory')).status).toBe(403);
   });
 
   test('internal workflows (consumer groups, subscribers) are nobody\'s jobs: 404 for every tenant', async () => {
-    const internal = streamConsumerWorkflowId('payments', 'revenue-stats');
+    const internal = streamConsumerWorkflowId(tenantA, 'payments', 'revenue-stats');
     await waitFor('the consumer group to exist', async () => ((await d.client.workflow.getHandle(internal).describe().catch(() => undefined)) ? true : undefined));
     for (const key of [keyA, keyB]) expect((await call(key, 'GET', `/v1/jobs/${encodeURIComponent(internal)}`)).status).toBe(404);
   });
@@ -293,8 +363,27 @@ describe.each(testDatabases())('%s', (_name, target) => {
       expect(`${method} ${path} → ${res.status}`).toBe(`${method} ${path} → 401`);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="conveyor"/);
       expect(body).toMatchObject({ type: 'urn:conveyor:problem:unauthorized', status: 401 });
+      // Not counted as a failed authentication (nothing was guessed), but that limit's state is reported.
+      expectRateLimitHeaders(`${method} ${path}`, res, /"auth-failures";q=\d+;w=60$/);
     }
     for (const path of ['/healthz', '/readyz']) expect((await fetch(`${d.url}${path}`, { headers: { authorization: '' } })).status).toBe(200);
+  });
+
+  test('the public routes carry the per-address limit\'s headers, with or without credentials', async () => {
+    const publicRoutes = routeTable(app).filter((r) => PUBLIC.has(`${r.method} ${r.path}`));
+    expect(publicRoutes.length).toBeGreaterThanOrEqual(5);
+    for (const { method, path } of publicRoutes) {
+      for (const authorization of ['', `Bearer ${keyA}`]) {
+        const res = await fetch(`${d.url}${path}`, { method, headers: { authorization } });
+        expect(`${method} ${path} → ${res.status}`).toMatch(/→ (200|503)$/);
+        expectRateLimitHeaders(`${method} ${path}`, res, /"address";q=\d+;w=1/);
+      }
+    }
+    // A path no route serves, and a header refused before any route: the same headers.
+    expectRateLimitHeaders('unknown path', await fetch(`${d.url}/v1/nothing-here`, { headers: { authorization: `Bearer ${keyA}` } }), /"key";q=\d+;w=1/);
+    const badHeader = await fetch(`${d.url}/v1/inventory`, { headers: { authorization: `Bearer ${keyA}`, 'X-Correlation-Id': 'has spaces' } });
+    expect(badHeader.status).toBe(400);
+    expectRateLimitHeaders('bad X-Correlation-Id', badHeader, /"key";q=\d+;w=1/);
   });
 
   test("a valid key without scopes: 403 on every route but the public ones (404 where the resource is another tenant's anyway)", async () => {
@@ -304,6 +393,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
       const { res, body } = await send(keyNoScope, method, sample);
       const expected = res.status === 404 && sample.b === 404 ? 404 : 403;
       expect(`${method} ${path} → ${res.status}`).toBe(`${method} ${path} → ${expected}`);
+      expectRateLimitHeaders(`${method} ${path}`, res, /"key";q=\d+;w=1/);
       expect(body).toMatchObject({ type: `urn:conveyor:problem:${expected === 403 ? 'forbidden' : 'account-not-found'}` });
     }
   });

@@ -4,13 +4,16 @@
  * receiver on loopback that verifies each Standard Webhooks signature, fails the first attempt and
  * never answers the second (a timeout). The receiver sees every event, dedupes by webhook-id, and
  * nothing is lost. A delivery that runs out of attempts is a failed job that retry delivers, under
- * the same webhook-id. The SSRF rule refuses loopback and private targets by default.
+ * the same webhook-id. Endpoints are their tenant's: each receives its own tenant's events only.
+ * The SSRF rule refuses loopback and private targets by default.
  */
 import { createHmac } from 'node:crypto';
 import dns from 'node:dns/promises';
 import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
+import { createApiKey } from '../../db/api-keys';
+import { DEFAULT_TENANT } from '../../platform/tenancy';
 import { isAllowedAddress, createWebhookActivities, webhookEndpoints } from '../../workflows/webhook-delivery/activities';
 import { json, postJson, uniqueTag, waitFor } from '../support/env';
 import { databaseEnv, testDatabases } from '../support/databases';
@@ -127,6 +130,60 @@ describe.each(testDatabases())('%s', (_name, target) => {
     });
   });
 
+  test("an endpoint receives its own tenant's events only; another tenant's endpoint is 404 and its deliveries are not its jobs", async () => {
+    const tenants = await Promise.all(
+      ['wx', 'wy'].map(async (prefix) => {
+        const tenantId = uniqueTag(prefix);
+        const { key } = await createApiKey(d.db, { tenantId, scopes: ['webhooks', 'jobs:submit', 'jobs:read'], name: tenantId });
+        const receiver = await startReceiver(() => 'ok');
+        receivers.push(receiver);
+        const as = { authorization: `Bearer ${key}` };
+        const res = await postJson(`${d.url}/v1/webhook-endpoints`, { url: receiver.url, eventTypes: ['DepositReceived'] }, as);
+        expect(res.status).toBe(201);
+        const endpoint = await json(res);
+        expect(endpoint.tenantId).toBe(tenantId);
+        receiver.secret = endpoint.secret;
+        return { tenantId, as, receiver, endpointId: endpoint.endpointId as string, accountId: uniqueTag('acct') };
+      }),
+    );
+    const [x, y] = tenants as [(typeof tenants)[0], (typeof tenants)[0]];
+    // Y cannot read, delete or list X's endpoint.
+    expect((await fetch(`${d.url}/v1/webhook-endpoints/${x.endpointId}`, { headers: y.as })).status).toBe(404);
+    expect((await fetch(`${d.url}/v1/webhook-endpoints/${x.endpointId}`, { method: 'DELETE', headers: y.as })).status).toBe(404);
+    const listedByY = await json(await fetch(`${d.url}/v1/webhook-endpoints`, { headers: y.as }));
+    expect(listedByY.endpoints.map((e: { endpointId: string }) => e.endpointId)).toEqual([y.endpointId]);
+    // A key without the `webhooks` scope cannot register one, whatever else it may do.
+    const { key: submitter } = await createApiKey(d.db, { tenantId: x.tenantId, scopes: ['jobs:submit', 'jobs:read', 'operate'], name: 'no webhooks' });
+    expect((await postJson(`${d.url}/v1/webhook-endpoints`, { url: x.receiver.url, eventTypes: ['DepositReceived'] }, { authorization: `Bearer ${submitter}` })).status).toBe(403);
+
+    for (const t of tenants) {
+      expect((await postJson(`${d.url}/v1/accounts/${t.accountId}/deposits`, { amount: 111, currency: 'USD' }, { ...t.as, 'Idempotency-Key': uniqueTag('k') })).status).toBe(202);
+    }
+    for (const t of tenants) {
+      await waitFor(`${t.tenantId}'s deposit at its endpoint`, async () => ([...t.receiver.processed.values()].some((b) => b.data.accountId === t.accountId) ? true : undefined));
+    }
+    // Give a wrong delivery time to arrive, then: each receiver saw its own tenant's deposit only.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (const [t, other] of [[x, y], [y, x]] as const) {
+      const accounts = t.receiver.requests.map((r) => r.body.data.accountId);
+      expect(accounts).toContain(t.accountId);
+      expect(accounts).not.toContain(other.accountId);
+    }
+    // X's delivery is X's job: listed for X, 404 for Y.
+    const delivery = await waitFor("X's delivery in its job list", async () => {
+      const page = await json(await fetch(`${d.url}/v1/jobs?type=webhook-delivery&pageSize=100`, { headers: x.as }));
+      return page.jobs.find((j: { jobId: string }) => j.jobId.startsWith(`webhook-delivery:${x.endpointId}:`));
+    });
+    expect((await fetch(`${d.url}/v1/jobs/${encodeURIComponent(delivery.jobId)}`, { headers: y.as })).status).toBe(404);
+    expect((await fetch(`${d.url}/v1/jobs/${encodeURIComponent(delivery.jobId)}`, { headers: x.as })).status).toBe(200);
+    // No delivery was even started from Y's event towards X's endpoint (the activity would skip it too).
+    const ofY = await waitFor("Y's delivery in its job list", async () => {
+      const page = await json(await fetch(`${d.url}/v1/jobs?type=webhook-delivery&pageSize=100`, { headers: y.as }));
+      return page.jobs.length > 0 ? page.jobs : undefined;
+    });
+    expect(ofY.map((j: { jobId: string }) => j.jobId.split(':')[1])).toEqual([y.endpointId]);
+  });
+
   test('after the last attempt the delivery is a failed job; retried, it is delivered under the same webhook-id', async () => {
     let up = false;
     const receiver = await startReceiver(() => (up ? 'ok' : 'fail'));
@@ -193,7 +250,7 @@ describe('SSRF: by default a webhook may not target loopback, private or link-lo
     const { address } = await dns.lookup(name);
     expect(isAllowedAddress(address, false)).toBe(false);
     const endpointId = `we_${'1'.repeat(24)}`;
-    await webhookEndpoints.create(d.db, { endpointId, url: `http://${name}:9/hook`, eventTypes: ['OrderCreated'], secret: `whsec_${Buffer.alloc(32).toString('base64')}` });
+    await webhookEndpoints.create(d.db, { endpointId, tenantId: DEFAULT_TENANT, url: `http://${name}:9/hook`, eventTypes: ['OrderCreated'], secret: `whsec_${Buffer.alloc(32).toString('base64')}` });
     const { deliverWebhook } = createWebhookActivities({ db: d.db });
     const input = { endpointId, webhookId: 'msg_1', eventId: 'e-1', eventType: 'OrderCreated', occurredAt: new Date().toISOString(), data: {}, backoffMs: [], timeoutMs: 1_000, allowPrivateNetworks: false };
     await expect(deliverWebhook(input, 1)).rejects.toMatchObject({ type: 'WebhookUrlNotAllowed', nonRetryable: true });

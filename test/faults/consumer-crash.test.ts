@@ -3,6 +3,7 @@
  * retried from the committed offset: no event is skipped, and none has its effect applied twice.
  */
 import { appendEvent } from '../../db/events';
+import { DEFAULT_TENANT } from '../../platform/tenancy';
 import { consumerProgressQuery, streamConsumerWorkflowId } from '../../workflows/streams/definition';
 import { uniqueTag, waitFor } from '../support/env';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
@@ -24,9 +25,9 @@ test('SIGKILL mid-batch: after the restart every event is applied exactly once',
     await d.db.transaction().execute((trx) => appendEvent(trx, { stream: 'users', eventId: `${tag}-${i}`, type: 'UserSignedUp', payload: {}, correlationId: tag }));
   }
   const applied = async () =>
-    Number((await d.db.selectFrom('stream_stats').select('value').where('group_name', '=', 'signup-stats').where('stat_key', '=', 'count:UserSignedUp').executeTakeFirst())?.value ?? 0);
+    Number((await d.db.selectFrom('stream_stats').select('value').where('tenant_id', '=', DEFAULT_TENANT).where('group_name', '=', 'signup-stats').where('stat_key', '=', 'count:UserSignedUp').executeTakeFirst())?.value ?? 0);
   const committed = async () =>
-    Number((await d.db.selectFrom('consumer_offsets').select('committed_offset').where('group_name', '=', 'signup-stats').executeTakeFirst())?.committed_offset ?? 0);
+    Number((await d.db.selectFrom('consumer_offsets').select('committed_offset').where('tenant_id', '=', DEFAULT_TENANT).where('group_name', '=', 'signup-stats').executeTakeFirst())?.committed_offset ?? 0);
 
   // The relay starts once the worker is ready: the group's first batch runs in a worker that is
   // armed to SIGKILL itself half-way through it.
@@ -43,6 +44,11 @@ test('SIGKILL mid-batch: after the restart every event is applied exactly once',
   await d.startWorker();
   await waitFor('the group to finish the stream', async () => ((await committed()) === EVENTS ? true : undefined), 60_000);
   expect(await applied()).toBe(EVENTS); // none skipped, none doubled
-  const progress = await d.client.workflow.getHandle(streamConsumerWorkflowId('users', 'signup-stats')).query(consumerProgressQuery);
+  // The offset is committed inside the batch's activity, a moment before the workflow sees the batch's result.
+  const group = d.client.workflow.getHandle(streamConsumerWorkflowId(DEFAULT_TENANT, 'users', 'signup-stats'));
+  const progress = await waitFor("the batch's result in the workflow", async () => {
+    const p = await group.query(consumerProgressQuery);
+    return p.committedOffset === EVENTS ? p : undefined;
+  });
   expect(progress).toMatchObject({ applied: EVENTS - before, duplicatesSkipped: before, committedOffset: EVENTS });
 }, 120_000);

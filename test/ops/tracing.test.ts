@@ -1,63 +1,90 @@
 /**
- * One welcome-email job traced end to end: the API's HTTP span, the workflow start, the workflow
- * run and its activities, all one trace, exported over OTLP/HTTP to an in-process receiver (a
- * plain HTTP server that takes the OTLP JSON the exporter posts; neither Jaeger nor the Collector
- * was built for this test). API, client and worker run in this process, as in `npm start`; the
- * context crosses Temporal only through workflow and activity headers. The leaves are the SMTP
- * sends and the database queries.
+ * One welcome-email job and one order traced end to end: the API's HTTP span, the workflow start,
+ * the workflow run and its activities, the shipment child and its activity, all one trace. API,
+ * client and worker run in this process, as in `npm start`; the context crosses Temporal only
+ * through workflow and activity headers. The leaves are the SMTP sends and the database queries.
+ *
+ * Where the spans go, and where the assertions read them:
+ *  - Jaeger v2 when CONVEYOR_TEST_OTLP_ENDPOINT and CONVEYOR_TEST_JAEGER_URL are set (.ci/jaeger.sh
+ *    builds and starts it; .ci/run does): spans are exported to its OTLP/HTTP receiver, the root is
+ *    found through its query API by operation and correlation-ID tag (/api/traces), and the trace
+ *    is read back by ID (/api/v3/traces/<id>, OTLP JSON);
+ *  - otherwise an in-process OTLP/HTTP receiver (test/support/otlp-receiver.ts).
  */
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startTracing, tracingPlugins, type Tracing } from '../../platform/tracing';
 import { workflowBundleOptions } from '../../worker/worker';
+import { freePort } from '../../platform/ports';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { json, postJson, tempDir, uniqueTag, waitFor } from '../support/env';
+import { spansOfOtlpJson, startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver';
 import { openAccount, stockSku, untilBooked } from '../support/shop';
 
-interface ReceivedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
+const SERVICE = 'conveyor-test';
+
+/** Where the assertions read spans from: a root span by name and correlation ID, and a whole trace. */
+interface SpanSource {
   name: string;
-  attributes: Record<string, unknown>;
-  service: string;
+  endpoint: string;
+  root(name: string, correlationId: string): Promise<ReceivedSpan | undefined>;
+  trace(traceId: string): Promise<ReceivedSpan[]>;
+  close(): Promise<void>;
+}
+
+function jaeger(otlpEndpoint: string, queryUrl: string): SpanSource {
+  const get = async (url: string) => {
+    const res = await fetch(url);
+    if (res.status === 404) return undefined; // api_v3: no such trace (yet)
+    if (!res.ok) throw new Error(`Jaeger ${url}: ${res.status} ${await res.text()}`);
+    return res.json() as Promise<any>;
+  };
+  return {
+    name: `Jaeger (${queryUrl})`,
+    endpoint: otlpEndpoint,
+    async root(name, correlationId) {
+      // The search Jaeger's UI makes: service, operation and a tag.
+      const query = new URLSearchParams({ service: SERVICE, operation: name, tags: JSON.stringify({ 'conveyor.correlation_id': correlationId }), limit: '5' });
+      const found = await get(`${queryUrl}/api/traces?${query}`);
+      const traceId: string | undefined = found?.data?.[0]?.traceID;
+      if (!traceId) return undefined;
+      return (await this.trace(traceId)).find((s) => s.name === name && s.attributes['conveyor.correlation_id'] === correlationId);
+    },
+    async trace(traceId) {
+      const found = await get(`${queryUrl}/api/v3/traces/${traceId}`);
+      return found ? spansOfOtlpJson(found.result) : [];
+    },
+    close: async () => undefined,
+  };
+}
+
+function inProcess(receiver: OtlpReceiver): SpanSource {
+  return {
+    name: 'an in-process OTLP receiver',
+    endpoint: receiver.endpoint,
+    root: async (name, correlationId) => receiver.spans.find((s) => s.name === name && s.attributes['conveyor.correlation_id'] === correlationId),
+    trace: async (traceId) => receiver.spans.filter((s) => s.traceId === traceId),
+    close: receiver.close,
+  };
 }
 
 jest.setTimeout(90_000);
-let receiver: http.Server;
+let source: SpanSource;
 let tracing: Tracing;
 let d: TestDeployment;
-const spans: ReceivedSpan[] = [];
+let bundleDir: string | undefined;
 
 beforeAll(async () => {
-  receiver = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      if (req.url === '/v1/traces' && req.headers['content-type']?.startsWith('application/json')) {
-        const payload = JSON.parse(body) as { resourceSpans: any[] };
-        for (const rs of payload.resourceSpans) {
-          const service = rs.resource.attributes.find((a: any) => a.key === 'service.name')?.value.stringValue;
-          for (const ss of rs.scopeSpans) {
-            for (const s of ss.spans) {
-              const attributes = Object.fromEntries(s.attributes.map((a: any) => [a.key, Object.values(a.value)[0]]));
-              spans.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, attributes, service });
-            }
-          }
-        }
-      }
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  tracing = startTracing(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}`, 'conveyor-test')!;
+  const { CONVEYOR_TEST_OTLP_ENDPOINT: otlp, CONVEYOR_TEST_JAEGER_URL: query } = process.env;
+  source = otlp && query ? jaeger(otlp, query) : inProcess(await startOtlpReceiver());
+  console.info(`test/ops/tracing.test.ts: spans go to ${source.name}`);
+  tracing = startTracing(source.endpoint, SERVICE)!;
 
   // A prebuilt bundle must carry the plugin's workflow interceptors (the worker cannot add them).
   const { code } = await bundleWorkflowCode({ ...workflowBundleOptions(), plugins: tracingPlugins(), logger: new DefaultLogger('WARN') });
-  const bundleFile = path.join(tempDir('traced-bundle'), 'bundle.js');
+  bundleDir = tempDir('traced-bundle');
+  const bundleFile = path.join(bundleDir, 'bundle.js');
   fs.writeFileSync(bundleFile, code);
   d = await startTestDeployment({ mail: true, worker: true, env: { WORKFLOW_BUNDLE_PATH: bundleFile, WELCOME_FOLLOW_UP_DELAY: '1s' } });
 });
@@ -65,16 +92,19 @@ beforeAll(async () => {
 afterAll(async () => {
   await d?.stop();
   await tracing?.shutdown();
-  await new Promise((resolve) => receiver?.close(resolve));
+  await source?.close();
+  if (bundleDir) fs.rmSync(bundleDir, { recursive: true, force: true });
 });
 
 /** The spans of `root`'s trace once `ready` holds, and each span's ancestors' names (nearest first). */
 async function traceOf(root: ReceivedSpan, ready: (inTrace: ReceivedSpan[]) => boolean) {
-  const inTrace = await waitFor(`the rest of ${root.name}'s trace`, async () => {
+  const inTrace = await waitFor(`the rest of ${root.name}'s trace in ${source.name}`, async () => {
     await tracing.flush();
-    const found = spans.filter((s) => s.traceId === root.traceId);
+    const found = await source.trace(root.traceId);
     return ready(found) ? found : undefined;
   });
+  // One trace: whatever the backend returned for this ID carries this ID.
+  expect(new Set(inTrace.map((s) => s.traceId))).toEqual(new Set([root.traceId]));
   const byId = new Map(inTrace.map((s) => [s.spanId, s]));
   const ancestry = (span: ReceivedSpan) => {
     const names: string[] = [];
@@ -85,9 +115,9 @@ async function traceOf(root: ReceivedSpan, ready: (inTrace: ReceivedSpan[]) => b
 }
 
 const httpSpan = (name: string, correlationId: string) =>
-  waitFor(`the span '${name}'`, async () => {
+  waitFor(`the span '${name}' with correlation ID ${correlationId} in ${source.name}`, async () => {
     await tracing.flush();
-    return spans.find((s) => s.name === name && s.attributes['conveyor.correlation_id'] === correlationId);
+    return source.root(name, correlationId);
   });
 
 test('one trace from the HTTP request through the workflow to its activities', async () => {
@@ -130,9 +160,11 @@ test('an order: API → order workflow → its activities → the shipment child
 
   const root = await httpSpan('POST /v1/orders', correlationId);
   expect(root.parentSpanId).toBeUndefined();
+  expect(root.attributes).toMatchObject({ 'conveyor.correlation_id': correlationId, 'http.route': '/v1/orders', 'http.response.status_code': 202 });
+  expect(root.service).toBe(SERVICE);
   const api = 'POST /v1/orders';
   const { inTrace, ancestry } = await traceOf(root, (found) =>
-    found.some((s) => s.name === 'RunActivity:bookCarrier') && found.some((s) => s.name === 'RunActivity:sendEmail'),
+    ['RunActivity:bookCarrier', 'RunActivity:recordShipped', 'RunActivity:sendEmail'].every((name) => found.some((s) => s.name === name)),
   );
   const names = (prefix: string) => inTrace.filter((s) => s.name.startsWith(prefix));
 
@@ -143,9 +175,30 @@ test('an order: API → order workflow → its activities → the shipment child
   expect(orderActivities.map((s) => s.name)).toEqual(expect.arrayContaining(['RunActivity:reserveInventory', 'RunActivity:chargePayment', 'RunActivity:sendEmail']));
   for (const activity of orderActivities) expect(ancestry(activity).slice(1)).toEqual(['RunWorkflow:order', 'StartWorkflow:order', api]);
 
-  // The shipment child, started by the order, and its activity.
+  // The shipment child, started by the order, and its activities: the booking, and once the
+  // carrier's pick-up signal arrived, the OrderShipped record.
   const shipmentRun = names('RunWorkflow:shipment')[0]!;
   expect(ancestry(shipmentRun)).toEqual(['StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
-  const booking = names('RunActivity:bookCarrier')[0]!;
-  expect(ancestry(booking)).toEqual(['StartActivity:bookCarrier', 'RunWorkflow:shipment', 'StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
+  for (const name of ['bookCarrier', 'recordShipped']) {
+    const activity = names(`RunActivity:${name}`)[0]!;
+    expect(ancestry(activity)).toEqual([`StartActivity:${name}`, 'RunWorkflow:shipment', 'StartChildWorkflow:shipment', 'RunWorkflow:order', 'StartWorkflow:order', api]);
+    // Its leaves: the database work of the exactly-once step.
+    expect(inTrace.filter((s) => s.parentSpanId === activity.spanId).map((s) => s.name)).toEqual(expect.arrayContaining([expect.stringMatching(/^db /)]));
+  }
+});
+
+test('a receiver that is down costs no request: the API role still answers 202, and says spans are being dropped', async () => {
+  // A loopback port nobody listens on: every export is refused.
+  const api = await d.spawn('api', { PORT: String(await freePort()), OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}` });
+  const url = /"url":"(http:\/\/[^"]+)"/.exec(api.output())![1]!;
+  for (let i = 0; i < 3; i++) {
+    const userId = uniqueTag('untraced');
+    expect((await postJson(`${url}/v1/welcome-emails`, { userId, email: `${userId}@example.com`, name: 'Una' })).status).toBe(202);
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // past the batch processor's 1 s export delay
+  }
+  expect(api.child.exitCode).toBeNull();
+  // Said once (the later failures within the minute are counted, not logged), as a warning.
+  const warnings = api.output().split('\n').filter((line) => line.includes('"msg":"tracing: '));
+  expect(warnings).toHaveLength(1);
+  expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 40, msg: expect.stringMatching(/^tracing: spans not exported: connect ECONNREFUSED 127\.0\.0\.1:\d+$/) });
 });

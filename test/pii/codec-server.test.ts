@@ -1,18 +1,22 @@
 /**
- * The codec server over HTTP, as the Web UI calls it: the operator token, CORS for the Web UI's
- * origin only, the namespace header, and decode/encode round trips of real history payloads.
+ * The codec server over HTTP, as the Web UI calls it: an API key with the `codec` scope, CORS for
+ * the Web UI's origin only, the namespace header, and decode/encode round trips of real history payloads.
  */
 import { defaultPayloadConverter } from '@temporalio/common';
+import { createApiKey } from '../../db/api-keys';
+import { SCOPES } from '../../platform/tenancy';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { json, postJson, waitFor } from '../support/env';
 import { uniquePerson } from '../support/pii';
 
-const token = 'operator-token-0123456789';
 const uiOrigin = 'http://127.0.0.1:18233';
 let deployment: TestDeployment;
+/** An operator's key: the `codec` scope and nothing else. */
+let token = '';
 
 beforeAll(async () => {
-  deployment = await startTestDeployment({ mail: true, worker: true, env: { CODEC_SERVER_TOKEN: token, TEMPORAL_UI_URL: `${uiOrigin}/` } });
+  deployment = await startTestDeployment({ mail: true, worker: true, env: { TEMPORAL_UI_URL: `${uiOrigin}/` } });
+  token = (await createApiKey(deployment.db, { tenantId: 'operators', scopes: ['codec'], name: 'Web UI' })).key;
 });
 afterAll(() => deployment?.stop());
 
@@ -50,14 +54,19 @@ test('decodes the encrypted input of a real welcome job for the Web UI, and enco
   expect((await json(await call('decode', { payloads: reencoded }))).payloads).toEqual(decoded);
 });
 
-test('no token, a wrong token, another namespace: refused', async () => {
+test('no key, a wrong key, a key without the codec scope, another namespace: refused', async () => {
   const body = { payloads: [] };
-  const none = await postJson(`${deployment.url}/codecs/decode`, body);
+  const none = await postJson(`${deployment.url}/codecs/decode`, body, { authorization: '' });
   expect(none.status).toBe(401);
   expect(none.headers.get('www-authenticate')).toMatch(/^Bearer/);
   expect(none.headers.get('content-type')).toMatch(/application\/problem\+json/);
-  expect((await call('decode', body, { Authorization: `Bearer ${token}x` })).status).toBe(401);
+  expect((await call('decode', body, { Authorization: `Bearer ${token.slice(0, -1)}x` })).status).toBe(401);
   expect((await call('decode', body, { Authorization: token })).status).toBe(401);
+  // Every other scope, admin included: decoding reads every tenant's payloads, so it is its own scope.
+  const { key: everyOther } = await createApiKey(deployment.db, { tenantId: 'operators', scopes: SCOPES.filter((s) => s !== 'codec'), name: 'no codec' });
+  const forbidden = await call('decode', body, { Authorization: `Bearer ${everyOther}` });
+  expect(forbidden.status).toBe(403);
+  expect(await json(forbidden)).toMatchObject({ type: 'urn:conveyor:problem:forbidden', detail: expect.stringContaining("'codec'") });
   expect((await call('decode', body, { 'X-Namespace': 'someone-else' })).status).toBe(403);
   expect((await call('decode', { payloads: [{ data: 'not base64!' }] })).status).toBe(422);
   expect((await call('decode', 'payloads', { 'Content-Type': 'text/plain' })).status).toBe(415);
@@ -78,19 +87,12 @@ test('CORS: only the Web UI origin may call it from a browser', async () => {
   const evil = await preflight('http://evil.example');
   expect(evil.status).toBe(403);
   expect(evil.headers.get('access-control-allow-origin')).toBeNull();
+  // The Web UI can read why a call without credentials failed: the 401 carries the CORS headers.
+  const anonymous = await postJson(`${deployment.url}/codecs/decode`, { payloads: [] }, { authorization: '', Origin: uiOrigin });
+  expect(anonymous.status).toBe(401);
+  expect(anonymous.headers.get('access-control-allow-origin')).toBe(uiOrigin);
   // Even with the token, a page on another origin gets nothing decoded.
   const cross = await call('decode', { payloads: [] }, { Origin: 'http://127.0.0.1:18234' });
   expect(cross.status).toBe(403);
   expect(cross.headers.get('access-control-allow-origin')).toBeNull();
-});
-
-test('without CODEC_SERVER_TOKEN the codec server is off', async () => {
-  const off = await startTestDeployment({});
-  try {
-    const res = await postJson(`${off.url}/codecs/decode`, { payloads: [] }, { Authorization: 'Bearer anything-at-all-here' });
-    expect(res.status).toBe(404);
-    expect((await json(res)).type).toBe('urn:conveyor:problem:codec-server-off');
-  } finally {
-    await off.stop();
-  }
 });

@@ -1,10 +1,12 @@
 /**
  * The codec server in a real browser: Debian's chromium (headless, driven by playwright-core)
  * opens the embedded dev server's Web UI page of a welcome-email job started through `npm start`,
- * and sees the decoded email and name; without the operator token it sees neither, and neither
- * does `temporal workflow show`.
+ * and sees the decoded email and name with an API key holding the `codec` scope (here `npm start`'s
+ * development key, which holds every scope); without a key it sees neither, and neither does
+ * `temporal workflow show`.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { json, postJson } from '../support/env';
 import { mainJobEnv, startMainJob, type MainJob } from '../support/main-job';
@@ -16,7 +18,6 @@ if (!executablePath) {
 }
 const maybe = executablePath ? test : test.skip;
 
-const token = 'operator-token-for-the-web-ui-test';
 let job: MainJob | undefined;
 let browser: Browser | undefined;
 
@@ -29,8 +30,9 @@ afterAll(async () => {
 });
 
 maybe('the Web UI shows the decoded customer through the codec server; the CLI without the codec shows nothing of them', async () => {
-  const main = await mainJobEnv({ CODEC_SERVER_TOKEN: token, WELCOME_FOLLOW_UP_DELAY: '1h' });
+  const main = await mainJobEnv({ WELCOME_FOLLOW_UP_DELAY: '1h' });
   job = await startMainJob(main.env);
+  const token = fs.readFileSync(path.join(main.dataDir, 'dev-api-key'), 'utf8');
   const person = uniquePerson();
   const res = await postJson(`${main.api}/v1/welcome-emails`, person);
   expect(res.status).toBe(202);
@@ -51,7 +53,7 @@ maybe('the Web UI shows the decoded customer through the codec server; the CLI w
   expect(codecCalls.length).toBeGreaterThan(0);
   expect(codecCalls.every((s) => s === 200)).toBe(true);
 
-  // Without the token the codec server refuses, and the same page shows only ciphertext.
+  // Without a key the codec server refuses, and the same page shows only ciphertext.
   const stranger = await browser.newContext();
   const strangerPage = await stranger.newPage();
   const refused: number[] = [];

@@ -8,7 +8,8 @@ import { appendEvent, type DomainEvent, type StoredEvent } from '../../db/events
 import { createTemporalGateway } from '../../platform/temporal';
 import { CORRELATION_HEADER } from '../../platform/temporal-keys';
 import { deliverToSubscribers } from '../../worker/event-delivery';
-import { consumerProgressQuery, streamConsumerWorkflowId, subscriberWorkflowId } from '../../workflows/streams/definition';
+import { DEFAULT_TENANT } from '../../platform/tenancy';
+import { consumerProgressQuery, retiredConsumerWorkflowId, streamConsumerWorkflowId, subscriberWorkflowId } from '../../workflows/streams/definition';
 import { json, postJson, quietPeriod, uniqueTag, waitFor } from '../support/env';
 import { startTestDeployment, type TestDeployment } from '../support/deployment';
 import { ISOLATED_NAMESPACES } from '../support/namespaces';
@@ -28,10 +29,11 @@ afterAll(() => d?.stop());
 
 const append = (event: DomainEvent) => d.db.transaction().execute((trx) => appendEvent(trx, event));
 const stat = async (group: string, key: string) =>
-  Number((await d.db.selectFrom('stream_stats').select('value').where('group_name', '=', group).where('stat_key', '=', key).executeTakeFirst())?.value ?? 0);
+  Number((await d.db.selectFrom('stream_stats').select('value').where('tenant_id', '=', DEFAULT_TENANT).where('group_name', '=', group).where('stat_key', '=', key).executeTakeFirst())?.value ?? 0);
 /** The relay the first test starts late, or (when a later test runs alone) one started now. */
 const relayRunning = () => d.relay ?? d.startRelay();
-const signupConsumer = () => d.client.workflow.getHandle(streamConsumerWorkflowId('users', 'signup-stats'));
+/** The test key's tenant's instance of the group: the events appended here are that tenant's. */
+const signupConsumer = () => d.client.workflow.getHandle(streamConsumerWorkflowId(DEFAULT_TENANT, 'users', 'signup-stats'));
 
 test('a consumer group that starts after 100 events catches up from offset 0; a seek back replays 50 without doubling', async () => {
   // 100 events before any consumer runs (no relay yet): the group is "added" afterwards.
@@ -43,14 +45,22 @@ test('a consumer group that starts after 100 events catches up from offset 0; a 
   expect(page.events.map((e: StoredEvent) => e.offset)).toEqual([96, 97, 98, 99, 100]);
   expect(page).toMatchObject({ lastOffset: 100, nextAfter: 100 });
 
+  // A platform-wide group as it ran before groups were per tenant (its input names no tenant): it
+  // reads nothing now, and the relay retires it when it starts.
+  const retired = await d.client.workflow.start('streamConsumer', {
+    workflowId: retiredConsumerWorkflowId('users', 'signup-stats'),
+    taskQueue: d.config.temporal.taskQueue,
+    args: [{ stream: 'users', group: 'signup-stats' }],
+  });
   d.startRelay(); // only now, once its events are in: a consumer group that joins late
   const caughtUp = await waitFor('the group to catch up', async () => {
     const { consumers } = await json(await fetch(`${d.url}/v1/streams/users/consumers`));
     const group = consumers.find((c: { group: string }) => c.group === 'signup-stats');
     return group?.lag === 0 && group.committedOffset === 100 ? group : undefined;
   });
-  expect(caughtUp).toMatchObject({ workflowId: 'stream-consumer:users:signup-stats', lag: 0 });
+  expect(caughtUp).toMatchObject({ workflowId: `stream-consumer:${DEFAULT_TENANT}:users:signup-stats`, lag: 0 });
   expect(await stat('signup-stats', 'count:UserSignedUp')).toBe(100);
+  await waitFor('the platform-wide group to be retired', async () => ((await retired.describe()).status.name === 'TERMINATED' ? true : undefined));
 
   const seek = await postJson(`${d.url}/v1/streams/users/consumers/signup-stats/seek`, { offset: 50 });
   expect(seek.status).toBe(202);
@@ -62,6 +72,8 @@ test('a consumer group that starts after 100 events catches up from offset 0; a 
   expect(await stat('signup-stats', 'count:UserSignedUp')).toBe(100);
   const { consumers } = await json(await fetch(`${d.url}/v1/streams/users/consumers`));
   expect(consumers.find((c: { group: string }) => c.group === 'signup-stats').lag).toBe(0);
+  // The lag metric (summed over the group's per-tenant instances) agrees.
+  expect(await (await fetch(`${d.url}/metrics`)).text()).toMatch(/^conveyor_consumer_group_lag_events\{stream="users",group="signup-stats"\} 0$/m);
 
   expect((await postJson(`${d.url}/v1/streams/users/consumers/signup-stats/seek`, { offset: 101 })).status).toBe(422);
   expect((await postJson(`${d.url}/v1/streams/users/consumers/nobody/seek`, { offset: 1 })).status).toBe(404);

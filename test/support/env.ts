@@ -48,7 +48,7 @@ export function tempDir(prefix: string): string {
 const testCodecKeys = generateCodecKey(uniqueTag('test'));
 
 /** Tests send many requests with one key; the rate-limit tests set their own limits. */
-export const TEST_RATE_LIMITS = { RATE_LIMIT_RPS: '100000', RATE_LIMIT_SUBMIT_RPS: '100000', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000' };
+export const TEST_RATE_LIMITS = { RATE_LIMIT_RPS: '100000', RATE_LIMIT_SUBMIT_RPS: '100000', RATE_LIMIT_AUTH_FAILURES_PER_MINUTE: '100000', RATE_LIMIT_PUBLIC_RPS: '100000' };
 
 /** The environment a test deployment runs with: the shared dev server, a fresh data dir and task queue. */
 export function testEnv(env: Record<string, string> = {}): Record<string, string> {
@@ -76,7 +76,7 @@ export async function insertTestApiKey(db: Database): Promise<void> {
   await db
     .insertInto('api_keys')
     .values({ key_id: '7e5700000000a11d', tenant_id: DEFAULT_TENANT, key_hash: hashKey(TEST_API_KEY), scopes: SCOPES.join(' '), name: 'test key', created_at: new Date().toISOString(), revoked_at: null })
-    .onConflict((oc) => oc.column('key_id').doNothing())
+    .onConflict((oc) => oc.column('key_id').doUpdateSet({ scopes: SCOPES.join(' ') })) // a database kept from before a scope was added
     .execute();
 }
 

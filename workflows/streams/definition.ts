@@ -38,7 +38,17 @@ export interface ConsumerGroup {
   description: string;
 }
 
-export const streamConsumerWorkflowId = (stream: string, group: string) => `stream-consumer:${stream}:${group}`;
+/**
+ * A consumer group runs once per tenant: each tenant's instance reads only that tenant's events,
+ * at its own offset, into its own statistics.
+ */
+export interface ConsumerGroupInstance extends ConsumerGroup {
+  tenantId: string;
+}
+
+export const streamConsumerWorkflowId = (tenantId: string, stream: string, group: string) => `stream-consumer:${tenantId}:${stream}:${group}`;
+/** The ID the platform-wide groups had before they ran per tenant: the relay retires them at start-up. */
+export const retiredConsumerWorkflowId = (stream: string, group: string) => `stream-consumer:${stream}:${group}`;
 
 export interface ConsumerProgress {
   /** Events whose effect this run applied. */
@@ -54,12 +64,12 @@ export const wakeSignal = defineSignal('wake');
 export const seekSignal = defineSignal<[offset: number]>('seek');
 export const consumerProgressQuery = defineQuery<ConsumerProgress>('consumerProgress');
 
-export function streamConsumerStart({ stream, group, description }: ConsumerGroup) {
+export function streamConsumerStart({ tenantId, stream, group, description }: ConsumerGroupInstance) {
   return {
     workflowType: 'streamConsumer',
-    workflowId: streamConsumerWorkflowId(stream, group),
-    args: [{ stream, group }],
-    summary: `Consumer group ${group} on stream ${stream}: ${description}`,
+    workflowId: streamConsumerWorkflowId(tenantId, stream, group),
+    args: [{ tenantId, stream, group }],
+    summary: `Consumer group ${group} of tenant ${tenantId} on stream ${stream}: ${description}`,
     details: 'Reads the stream after its committed offset in batches, applies each event once, commits the offset; woken by signal `wake`, moved by signal `seek`.',
   };
 }

@@ -5,11 +5,11 @@
  * and a place in the docs.
  */
 import { declareJob } from '../declaration';
-import { reactionStart, streamConsumerStart, topicSubscriberStart, type ConsumerGroup, type StreamEvent, type Subscription } from './definition';
+import { reactionStart, streamConsumerStart, topicSubscriberStart, type ConsumerGroupInstance, type StreamEvent, type Subscription } from './definition';
 
-export const streamConsumerJob = declareJob<ConsumerGroup>({
+export const streamConsumerJob = declareJob<ConsumerGroupInstance>({
   name: 'stream-consumer',
-  description: 'A consumer group: reads its stream after its committed offset in batches and applies each event exactly once. One per (stream, group), long-lived.',
+  description: "A consumer group: reads its tenant's events of its stream after its committed offset in batches and applies each event exactly once. One per (tenant, stream, group), long-lived.",
   workflowType: 'streamConsumer',
   start: streamConsumerStart,
   startedBy: 'the outbox relay (signal-with-start `wake`), and POST /v1/streams/<stream>/consumers/<group>/seek',

@@ -15,7 +15,7 @@ import {
   reactionStart,
   seekSignal,
   wakeSignal,
-  type ConsumerGroup,
+  type ConsumerGroupInstance,
   type StreamEvent,
   type SubscriberInput,
 } from './definition';
@@ -35,10 +35,11 @@ const IDLE_CHECK = '1 minute';
 const RECENT_IDS_KEPT = 1_000;
 
 /**
- * A consumer group (Kafka-style): reads its stream after its committed offset in batches,
- * handles each event once, commits the offset. New events wake it by signal; a seek moves it.
+ * A consumer group (Kafka-style), one instance per tenant: reads its tenant's events of its stream
+ * after its committed offset in batches, handles each event once, commits the offset. New events
+ * wake it by signal; a seek moves it.
  */
-export async function streamConsumer(input: Pick<ConsumerGroup, 'stream' | 'group'>): Promise<never> {
+export async function streamConsumer(input: Pick<ConsumerGroupInstance, 'tenantId' | 'stream' | 'group'>): Promise<never> {
   let woken = false;
   let seekTo: number | undefined;
   const progress = { applied: 0, duplicatesSkipped: 0, committedOffset: 0 };

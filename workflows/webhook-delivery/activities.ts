@@ -9,6 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Database } from '../../db/database';
+import { currentTenant, DEFAULT_TENANT } from '../../platform/tenancy';
 import type { WebhookDeliveryInput } from './definition';
 
 // ---- The SSRF rule: which addresses a webhook may reach ----------------------------------------
@@ -97,27 +98,28 @@ const toEndpoint = (row: { endpoint_id: string; tenant_id: string; url: string; 
 });
 
 export const webhookEndpoints = {
-  async create(db: Database, endpoint: { endpointId: string; url: string; eventTypes: string[]; secret: string }): Promise<WebhookEndpoint> {
-    const row = { endpoint_id: endpoint.endpointId, url: endpoint.url, secret: endpoint.secret, event_types: JSON.stringify(endpoint.eventTypes), created_at: new Date().toISOString() };
+  async create(db: Database, endpoint: { endpointId: string; tenantId: string; url: string; eventTypes: string[]; secret: string }): Promise<WebhookEndpoint> {
+    const row = { endpoint_id: endpoint.endpointId, tenant_id: endpoint.tenantId, url: endpoint.url, secret: endpoint.secret, event_types: JSON.stringify(endpoint.eventTypes), created_at: new Date().toISOString() };
     await db.insertInto('webhook_endpoints').values(row).execute();
-    return toEndpoint({ ...row, tenant_id: 'default' });
+    return toEndpoint(row);
   },
-  /** Newest first, at most `limit`. */
-  async list(db: Database, limit: number): Promise<WebhookEndpoint[]> {
-    const rows = await db.selectFrom('webhook_endpoints').selectAll().orderBy('created_at', 'desc').orderBy('endpoint_id').limit(limit).execute();
+  /** The tenant's endpoints, newest first, at most `limit`. */
+  async list(db: Database, tenantId: string, limit: number): Promise<WebhookEndpoint[]> {
+    const rows = await db.selectFrom('webhook_endpoints').selectAll().where('tenant_id', '=', tenantId).orderBy('created_at', 'desc').orderBy('endpoint_id').limit(limit).execute();
     return rows.map(toEndpoint);
   },
-  async get(db: Database, endpointId: string) {
-    const row = await db.selectFrom('webhook_endpoints').selectAll().where('endpoint_id', '=', endpointId).executeTakeFirst();
+  /** The tenant's endpoint with this ID (another tenant's is not found). */
+  async get(db: Database, tenantId: string, endpointId: string) {
+    const row = await db.selectFrom('webhook_endpoints').selectAll().where('endpoint_id', '=', endpointId).where('tenant_id', '=', tenantId).executeTakeFirst();
     return row && { ...toEndpoint(row), secret: row.secret };
   },
-  async delete(db: Database, endpointId: string): Promise<boolean> {
-    const result = await db.deleteFrom('webhook_endpoints').where('endpoint_id', '=', endpointId).executeTakeFirst();
+  async delete(db: Database, tenantId: string, endpointId: string): Promise<boolean> {
+    const result = await db.deleteFrom('webhook_endpoints').where('endpoint_id', '=', endpointId).where('tenant_id', '=', tenantId).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   },
-  /** The endpoints subscribed to an event type (a small table read per event; event types are matched in code, portably). */
-  async subscribedTo(db: Database, eventType: string): Promise<WebhookEndpoint[]> {
-    const rows = await db.selectFrom('webhook_endpoints').selectAll().where('event_types', 'like', `%${JSON.stringify(eventType)}%`).execute();
+  /** The tenant's endpoints subscribed to an event type (a small table read per event; event types are matched in code, portably). */
+  async subscribedTo(db: Database, tenantId: string, eventType: string): Promise<WebhookEndpoint[]> {
+    const rows = await db.selectFrom('webhook_endpoints').selectAll().where('tenant_id', '=', tenantId).where('event_types', 'like', `%${JSON.stringify(eventType)}%`).execute();
     return rows.map(toEndpoint).filter((e) => e.eventTypes.includes(eventType));
   },
 };
@@ -144,7 +146,8 @@ export function createWebhookActivities({ db }: { db: Database }) {
   return {
     /** One delivery attempt of one event to one endpoint, signed per Standard Webhooks. */
     async deliverWebhook(input: WebhookDeliveryInput, attempt: number): Promise<{ status: number; skipped?: undefined } | { skipped: string; status?: undefined }> {
-      const endpoint = await webhookEndpoints.get(db, input.endpointId);
+      // The delivery runs as its event's tenant (the relay started it so): only that tenant's endpoint is found.
+      const endpoint = await webhookEndpoints.get(db, currentTenant() ?? DEFAULT_TENANT, input.endpointId);
       if (!endpoint) return { skipped: 'the endpoint was deleted' };
       const problem = webhookUrlProblem(endpoint.url, input.allowPrivateNetworks);
       if (problem) throw ApplicationFailure.nonRetryable(`endpoint URL ${problem}`, 'WebhookUrlNotAllowed');

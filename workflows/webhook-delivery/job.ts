@@ -21,9 +21,12 @@ export const webhookDeliveryJob = declareJob<WebhookDeliveryInput>({
 /** The stable webhook-id of one event for one endpoint (receivers dedupe by it). */
 export const webhookIdOf = (endpointId: string, eventId: string) => `msg_${createHash('sha256').update(`${endpointId}\n${eventId}`).digest('hex').slice(0, 32)}`;
 
-/** The deliveries an appended event calls for: one per subscribed endpoint, each a job keyed by (endpoint, event). */
-export async function webhookDeliveriesFor(db: Database, event: StreamEvent, config: Config): Promise<WebhookDeliveryInput[]> {
-  const endpoints = await webhookEndpoints.subscribedTo(db, event.type);
+/**
+ * The deliveries an appended event calls for: one per endpoint of the event's tenant subscribed to
+ * its type, each a job keyed by (endpoint, event). Another tenant's endpoints never see it.
+ */
+export async function webhookDeliveriesFor(db: Database, event: StreamEvent & { tenantId: string }, config: Config): Promise<WebhookDeliveryInput[]> {
+  const endpoints = await webhookEndpoints.subscribedTo(db, event.tenantId, event.type);
   return endpoints.map((endpoint) => ({
     endpointId: endpoint.endpointId,
     webhookId: webhookIdOf(endpoint.endpointId, event.eventId),
