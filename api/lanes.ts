@@ -5,7 +5,6 @@
  * workflows are woken; a lost wake only delays (they also look on a timer).
  */
 import { AsyncResource } from 'node:async_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
@@ -71,48 +70,77 @@ function itemView(item: LaneItem) {
 }
 
 /**
- * Wakes partition workflows, off the request path: at most one signal per partition in flight,
- * plus one more when items were committed meanwhile (so a burst of requests costs a few signals,
- * and every commit is followed by a signal that started after it). A failed wake is retried with
- * backoff a few times. The loop runs outside any request's context, so it is not bound by the
- * deadline of the request that began it.
+ * The least time between two wakes of one partition. A busy partition takes new items without
+ * a wake (its activity keeps claiming, and lingers LINGER_MS > this after its last item), so
+ * under load a wake per enqueue would only cost a workflow task each; an idle partition's first
+ * wake goes at once.
  */
-export function createLaneWaker(gateway: TemporalGateway, logger: Logger) {
-  const due = new Map<string, WorkflowStart>();
-  const failures = new Map<string, number>();
-  let running = false;
-  const loop = AsyncResource.bind(async () => {
-    while (due.size > 0) {
-      const starts = [...due.values()];
-      due.clear();
-      const failed: WorkflowStart[] = [];
-      await Promise.all(
-        starts.map((start) =>
-          gateway.signalWithStart(start, laneWakeSignal, []).then(
-            () => failures.delete(start.workflowId),
-            (err: Error) => {
-              const count = (failures.get(start.workflowId) ?? 0) + 1;
-              failures.set(start.workflowId, count);
-              logger.warn({ err: err.message, workflowId: start.workflowId, attempt: count }, 'lane wake failed; retrying (the partition also looks on its timer)');
-              if (count < WAKE_ATTEMPTS) failed.push(start);
-              else failures.delete(start.workflowId); // the relay's overdue sweep takes over
-            },
-          ),
-        ),
-      );
-      if (failed.length > 0) {
-        await sleep(Math.min(30_000, 500 * 2 ** Math.min(6, Math.max(...failed.map((f) => failures.get(f.workflowId) ?? 1)))));
-        for (const start of failed) if (!due.has(start.workflowId)) due.set(start.workflowId, start);
-      }
-    }
-    running = false;
+export const WAKE_INTERVAL_MS = 100;
+
+/**
+ * Wakes partition workflows, off the request path. Per partition: the first wake goes at once;
+ * wakes asked for within WAKE_INTERVAL_MS of the last one (or while it is in flight) become one
+ * more, sent when the interval is over. So every commit is followed by a signal that started
+ * after it, and a burst of requests costs a few signals per partition per second. A failed wake
+ * is retried with backoff a few times, then left to the relay's overdue sweep. The signals run
+ * outside any request's context, so they are not bound by the deadline of the request that
+ * asked for them.
+ */
+export function createLaneWaker(gateway: TemporalGateway, logger: Logger, intervalMs = WAKE_INTERVAL_MS) {
+  interface Partition {
+    start: WorkflowStart;
+    /** A commit is waiting for a signal that starts after it. */
+    wanted: boolean;
+    sending: boolean;
+    timer?: NodeJS.Timeout;
+    /** When the next signal may start. */
+    notBefore: number;
+    failures: number;
+  }
+  const partitions = new Map<string, Partition>();
+
+  const send = AsyncResource.bind((p: Partition) => {
+    p.wanted = false;
+    p.sending = true;
+    p.notBefore = Date.now() + intervalMs;
+    gateway
+      .signalWithStart(p.start, laneWakeSignal, [])
+      .then(
+        () => void (p.failures = 0),
+        (err: Error) => {
+          p.failures++;
+          logger.warn({ err: err.message, workflowId: p.start.workflowId, attempt: p.failures }, 'lane wake failed; retrying (the partition also looks on its timer)');
+          if (p.failures < WAKE_ATTEMPTS) {
+            p.wanted = true;
+            p.notBefore = Date.now() + Math.min(30_000, 500 * 2 ** Math.min(6, p.failures));
+          } else p.failures = 0; // the relay's overdue sweep takes over
+        },
+      )
+      .finally(() => {
+        p.sending = false;
+        schedule(p);
+      });
   });
+
+  function schedule(p: Partition): void {
+    if (!p.wanted || p.sending || p.timer) return;
+    const wait = p.notBefore - Date.now();
+    if (wait <= 0) send(p);
+    else
+      p.timer = setTimeout(() => {
+        p.timer = undefined;
+        schedule(p);
+      }, wait).unref();
+  }
+
   return {
     wake(starts: WorkflowStart[]): void {
-      for (const start of starts) due.set(start.workflowId, start);
-      if (!running && due.size > 0) {
-        running = true;
-        void loop();
+      for (const start of starts) {
+        let p = partitions.get(start.workflowId);
+        if (!p) partitions.set(start.workflowId, (p = { start, wanted: false, sending: false, notBefore: 0, failures: 0 }));
+        p.start = start;
+        p.wanted = true;
+        schedule(p);
       }
     },
   };
@@ -167,7 +195,7 @@ export function lanesRouter(gateway: TemporalGateway, db: Database, jobs: JobDec
     }
     const item = parseOrThrow(schema.item, req.body, 'body');
     const [enqueued] = await enqueue(job, [item], correlationId);
-    const view = itemView((await laneItemById(db, tenant(), job.name, enqueued!.itemId))!);
+    const view = itemView(enqueued!.item);
     res
       .status(enqueued!.duplicate ? 200 : 202)
       .location(view.statusUrl)

@@ -24,6 +24,8 @@ export interface EnqueuedItem {
   /** True when the key named an item that already existed (or came earlier in the same batch). */
   duplicate: boolean;
   status: LaneItem['status'];
+  /** The stored row (the existing one for a duplicate). */
+  item: LaneItem;
 }
 
 /** Rows per INSERT: keeps each statement well below SQLite's and PostgreSQL's bound-parameter limits. */
@@ -32,10 +34,13 @@ const READ_CHUNK = 500;
 
 const chunks = <T>(list: T[], size: number) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
+const toItem = (row: Selectable<LaneItemsTable>): LaneItem => ({ ...row, seq: Number(row.seq), lane_partition: Number(row.lane_partition) });
+
 /**
  * Commit a whole batch of items in one transaction, or none of it. A key that already names an
  * item (from an earlier batch, a concurrent one, or earlier in this one) returns that item
- * instead of a new one: INSERT … ON CONFLICT DO NOTHING, then one read of every key.
+ * instead of a new one: INSERT … ON CONFLICT DO NOTHING RETURNING the rows it inserted, then a
+ * read of the keys it did not (none, usually: the common enqueue is one statement).
  */
 export async function enqueueLaneItems(db: Database, tenantId: string, jobType: string, items: NewLaneItem[], correlationId: string): Promise<EnqueuedItem[]> {
   const now = new Date().toISOString();
@@ -61,36 +66,31 @@ export async function enqueueLaneItems(db: Database, tenantId: string, jobType: 
     });
   }
   const stored = await db.transaction().execute(async (trx) => {
+    const found = new Map<string, LaneItem>();
     for (const chunk of chunks(rows, INSERT_CHUNK)) {
-      await trx
+      const inserted = await trx
         .insertInto('lane_items')
         .values(chunk)
         .onConflict((oc) => oc.columns(['tenant_id', 'job_type', 'item_key']).doNothing())
+        .returningAll()
         .execute();
+      for (const r of inserted) found.set(r.item_key, toItem(r));
     }
-    const found = new Map<string, { item_id: string; lane_partition: number; status: LaneItem['status'] }>();
-    for (const keys of chunks([...proposed.keys()], READ_CHUNK)) {
-      const read = await trx
-        .selectFrom('lane_items')
-        .select(['item_key', 'item_id', 'lane_partition', 'status'])
-        .where('tenant_id', '=', tenantId)
-        .where('job_type', '=', jobType)
-        .where('item_key', 'in', keys)
-        .execute();
-      for (const r of read) found.set(r.item_key, r);
+    const existing = [...proposed.keys()].filter((key) => !found.has(key));
+    for (const keys of chunks(existing, READ_CHUNK)) {
+      const read = await trx.selectFrom('lane_items').selectAll().where('tenant_id', '=', tenantId).where('job_type', '=', jobType).where('item_key', 'in', keys).execute();
+      for (const r of read) found.set(r.item_key, toItem(r));
     }
     return found;
   });
   const seen = new Set<string>();
   return items.map(({ key }) => {
-    const row = stored.get(key)!;
-    const duplicate = seen.has(key) || row.item_id !== proposed.get(key);
+    const item = stored.get(key)!;
+    const duplicate = seen.has(key) || item.item_id !== proposed.get(key);
     seen.add(key);
-    return { itemId: row.item_id, key, partition: Number(row.lane_partition), duplicate, status: row.status };
+    return { itemId: item.item_id, key, partition: item.lane_partition, duplicate, status: item.status, item };
   });
 }
-
-const toItem = (row: Selectable<LaneItemsTable>): LaneItem => ({ ...row, seq: Number(row.seq), lane_partition: Number(row.lane_partition) });
 
 /**
  * Claim a batch for one partition, for batch `batchId`. A retried batch (its activity ran again
@@ -168,6 +168,20 @@ export async function settleLaneItems(db: Database, batchId: string, outcomes: L
     }
   });
   return counts;
+}
+
+/** Whether the partition has a pending item that is due now (a cheap read, for a batch waiting for more). */
+export async function laneItemDue(db: Database, jobType: string, partition: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('lane_items')
+    .select('seq')
+    .where('job_type', '=', jobType)
+    .where('lane_partition', '=', partition)
+    .where('status', '=', 'pending')
+    .where('next_attempt_at', '<=', new Date().toISOString())
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** When the partition's next pending item is due: ms from now (0 if one is due already), null when none is pending. */

@@ -2,8 +2,9 @@ import { condition, continueAsNew, proxyActivities, setCurrentDetails, setHandle
 import type { LaneActivities } from './activities';
 import { laneProgressQuery, laneWakeSignal, type LaneInput } from './definition';
 
-// A batch heartbeats after every item, so a worker that dies mid-batch is noticed within the
-// heartbeat timeout and the batch is retried (its claimed items first; each effect is keyed per item).
+// The activity heartbeats every second while it runs batches, so a worker that dies mid-batch is noticed
+// within the heartbeat timeout and the activity is retried (its claimed items first; each effect is keyed per item).
+// The activity stops claiming after 5 s (activities.ts), well within this timeout.
 const { runLaneBatch } = proxyActivities<LaneActivities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '10 seconds',
@@ -23,10 +24,11 @@ export async function lane(input: LaneInput): Promise<never> {
   const { runId } = workflowInfo();
   while (progress.batches < input.batchesPerRun && !workflowInfo().continueAsNewSuggested) {
     woken = false; // a wake from now on means items this batch may not have seen
-    const batch = await runLaneBatch.executeWithOptions({ summary: `Batch ${progress.batches + 1}` }, [
-      { ...input, batchId: `${runId}/${progress.batches}` },
+    // Batches for as long as items keep coming, within what is left of this run.
+    const batch = await runLaneBatch.executeWithOptions({ summary: `Batches from ${progress.batches + 1}` }, [
+      { ...input, batchId: `${runId}/${progress.batches}`, maxBatches: input.batchesPerRun - progress.batches },
     ]);
-    progress.batches++;
+    progress.batches += batch.batches;
     progress.succeeded += batch.succeeded;
     progress.retrying += batch.retrying;
     progress.failed += batch.failed;
