@@ -24,10 +24,12 @@ print(*[s.getsockname()[1] for s in ss])')
 CONVEYOR_DATA_DIR="$data" PORT=$api TEMPORAL_DEV_SERVER_PORT=$temporal TEMPORAL_UI_PORT=$ui MAIL_CATCHER_PORT=$smtp \
   LOG_LEVEL=warn WELCOME_FOLLOW_UP_DELAY=5s \
   RATE_LIMIT_RPS=100000 RATE_LIMIT_BURST=100000 RATE_LIMIT_SUBMIT_RPS=100000 RATE_LIMIT_SUBMIT_BURST=100000 \
-  npm start >"$data/app.log" 2>&1 &
+  setsid npm start >"$data/app.log" 2>&1 &
 app=$!
+# npm does not pass SIGTERM on to `node bin/start.ts`: signal the whole process group, or the app
+# outlives this script (it did: a CI run left it running).
 stop_app() {
-  kill -TERM "$app" 2>/dev/null || true
+  kill -TERM -- "-$app" 2>/dev/null || true
   wait "$app" 2>/dev/null || true
 }
 trap stop_app EXIT
