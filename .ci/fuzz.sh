@@ -23,7 +23,7 @@ ss=[socket.socket() for _ in range(4)]
 print(*[s.getsockname()[1] for s in ss])')
 CONVEYOR_DATA_DIR="$data" PORT=$api TEMPORAL_DEV_SERVER_PORT=$temporal TEMPORAL_UI_PORT=$ui MAIL_CATCHER_PORT=$smtp \
   LOG_LEVEL=warn WELCOME_FOLLOW_UP_DELAY=5s \
-  RATE_LIMIT_RPS=100000 RATE_LIMIT_BURST=100000 RATE_LIMIT_SUBMIT_RPS=100000 RATE_LIMIT_SUBMIT_BURST=100000 \
+  RATE_LIMIT_RPS=100000 RATE_LIMIT_BURST=100000 RATE_LIMIT_SUBMIT_RPS=100000 RATE_LIMIT_SUBMIT_BURST=100000 RATE_LIMIT_PUBLIC_RPS=100000 RATE_LIMIT_PUBLIC_BURST=100000 \
   setsid npm start >"$data/app.log" 2>&1 &
 app=$!
 # npm does not pass SIGTERM on to `node bin/start.ts`: signal the whole process group, or the app
