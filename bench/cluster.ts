@@ -26,9 +26,10 @@ import { freePort } from '../platform/ports';
 import { ensureTemporalBinaries, TEMPORAL_CLI } from '../platform/temporal-binaries';
 import { installTemporalRuntime } from '../worker/worker';
 import { renderClusterSection } from './cluster-report';
-import { closeHttpAgent, newHistogram, nowMs, postJson, summarize } from './lib/load';
-import { installCleanup, killAllNow, round, startNodeChild, type Child } from './lib/procs';
+import { newHistogram, nowMs, postJson, summarize } from './lib/load';
+import { installCleanup, round, startNodeChild, type Child } from './lib/procs';
 import { countEml, createBenchContext, readApiKey, readDeliveries, startReadyChild, startTemporal, type BenchContext } from './systems';
+import { runBench } from './lib/main';
 
 const quick = process.argv.includes('--quick');
 const root = path.resolve(__dirname, '..');
@@ -386,13 +387,4 @@ async function main() {
   }
 }
 
-main()
-  .catch((err: unknown) => {
-    process.stderr.write(`bench:cluster failed: ${(err as Error)?.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    closeHttpAgent();
-    killAllNow();
-    setTimeout(() => process.exit(), 500).unref();
-  });
+runBench('bench:cluster', main);

@@ -26,9 +26,10 @@ import { ensureTemporalBinaries, TEMPORAL_CLI } from '../platform/temporal-binar
 import { installTemporalRuntime } from '../worker/worker';
 import { measureEndToEnd } from './lib/end-to-end';
 import { newHistogram, nowMs, openLoop, summarize } from './lib/load';
-import { installCleanup, killAllNow, round } from './lib/procs';
+import { installCleanup, round } from './lib/procs';
 import { createBenchContext, startApiOnly, startSystem, startTemporal, type BenchContext, type SystemVariant } from './systems';
 import type { FloorActivities } from './workflows/floor';
+import { runBench } from './lib/main';
 
 const quick = process.argv.includes('--quick');
 const params = quick
@@ -192,12 +193,4 @@ async function main() {
   log(`done in ${summary.totalSeconds} s: ${path.relative(process.cwd(), out)}`);
 }
 
-main()
-  .catch((err: unknown) => {
-    process.stderr.write(`bench:engine failed: ${(err as Error)?.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    killAllNow();
-    setTimeout(() => process.exit(), 500).unref();
-  });
+runBench('bench:engine', main);

@@ -36,10 +36,11 @@ import { startBullmqFaultSystem } from './lib/bullmq-fault';
 import { measureEndToEnd } from './lib/end-to-end';
 import { faultJobIds, KILL_KINDS, runUnderFault, type FaultResult, type FaultSystem, type KillKind } from './lib/faults';
 import { kneesByBatchSize } from './lib/knee';
-import { closeHttpAgent, nowMs, postAccepted, postJson } from './lib/load';
-import { installCleanup, killAllNow, round, startNodeChild, type Child } from './lib/procs';
+import { nowMs, postAccepted, postJson } from './lib/load';
+import { installCleanup, round, startNodeChild, type Child } from './lib/procs';
 import { writeLaneReport } from './report';
 import { createBenchContext, readApiKey, startReadyChild, startRedis, startSystem, startTemporal, type BenchContext, type RunningSystem, type SystemName } from './systems';
+import { runBench } from './lib/main';
 
 const quick = process.argv.includes('--quick');
 const root = path.resolve(__dirname, '..');
@@ -431,13 +432,4 @@ async function main() {
   fs.rmSync(workDir, { recursive: true, force: true });
 }
 
-main()
-  .catch((err: unknown) => {
-    process.stderr.write(`bench:lane failed: ${(err as Error)?.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    closeHttpAgent();
-    killAllNow();
-    setTimeout(() => process.exit(), 500).unref();
-  });
+runBench('bench:lane', main);

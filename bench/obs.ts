@@ -24,10 +24,11 @@ import { installTemporalRuntime } from '../worker/worker';
 import { startOtlpReceiver, type OtlpReceiver } from '../test/support/otlp-receiver';
 import { withoutSendTimes } from './lib/end-to-end';
 import { analyseCpuProfile } from './lib/cpu-profile';
-import { closeHttpAgent, openLoop, saturated, type OpenLoopResult } from './lib/load';
-import { installCleanup, killAllNow, round, sampleProc } from './lib/procs';
+import { openLoop, saturated, type OpenLoopResult } from './lib/load';
+import { installCleanup, round, sampleProc } from './lib/procs';
 import { obsMarkdown } from './obs-report';
 import { BARE_TASK_QUEUE, bareWelcomeStart, startApiOnly, startTemporal, type BenchContext } from './systems';
+import { runBench } from './lib/main';
 
 const quick = process.argv.includes('--quick');
 const root = path.resolve(__dirname, '..');
@@ -232,13 +233,4 @@ async function profileApi(ctx: BenchContext, address: string) {
   };
 }
 
-main()
-  .catch((err: unknown) => {
-    process.stderr.write(`bench:obs failed: ${(err as Error)?.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    closeHttpAgent();
-    killAllNow();
-    setTimeout(() => process.exit(), 500).unref();
-  });
+runBench('bench:obs', main);

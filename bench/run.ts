@@ -11,13 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureTemporalBinaries, TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../platform/temporal-binaries';
-import { closeHttpAgent, openLoop, saturated } from './lib/load';
+import { openLoop, saturated } from './lib/load';
 import { measureEndToEnd, waitDelivered, withoutSendTimes } from './lib/end-to-end';
-import { installCleanup, killAllNow, phaseMeter, round, sampleProc, startChild, type ProcUsage } from './lib/procs';
+import { installCleanup, phaseMeter, round, sampleProc, startChild, type ProcUsage } from './lib/procs';
 import { installTemporalRuntime } from '../worker/worker';
 import { writeReport } from './report';
 import { BARE_TASK_QUEUE, bareWelcomeStart, createBenchContext, startApiOnly, startSystem, startTemporal, type BenchContext, type SystemName } from './systems';
 import { timeSkippingThirtyDays } from './time-skipping';
+import { runBench } from './lib/main';
 
 const quick = process.argv.includes('--quick');
 const root = path.resolve(__dirname, '..');
@@ -289,14 +290,4 @@ async function main() {
 
 export type BenchResults = Parameters<typeof writeReport>[0];
 
-main()
-  .catch((err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error)?.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    closeHttpAgent();
-    killAllNow();
-    // Open handles (gRPC channels, timers of killed children) must not keep a finished run alive.
-    setTimeout(() => process.exit(), 500).unref();
-  });
+runBench('bench', main);
