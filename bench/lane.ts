@@ -37,7 +37,7 @@ import { measureEndToEnd } from './lib/end-to-end';
 import { faultJobIds, KILL_KINDS, runUnderFault, type FaultResult, type FaultSystem, type KillKind } from './lib/faults';
 import { kneesByBatchSize } from './lib/knee';
 import { nowMs, postAccepted, postJson } from './lib/load';
-import { installCleanup, round, startNodeChild, type Child } from './lib/procs';
+import { devServerPid, installCleanup, round, startNodeChild, type Child } from './lib/procs';
 import { writeLaneReport } from './report';
 import { createBenchContext, readApiKey, startReadyChild, startRedis, startSystem, startTemporal, type BenchContext, type RunningSystem, type SystemName } from './systems';
 import { runBench } from './lib/main';
@@ -97,13 +97,6 @@ interface LaneSystem extends RunningSystem {
   bulkEnqueue(ids: string[], signal: AbortSignal): Promise<void>;
   /** The same system for a fault run: every process killable and restartable at its address. */
   fault: FaultSystem;
-}
-
-/** The Temporal server the dev-server watchdog runs (its only child). */
-function serverPid(watchdogPid: number): number {
-  const children = fs.readFileSync(`/proc/${watchdogPid}/task/${watchdogPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-  if (children.length !== 1) throw new Error(`dev-server watchdog ${watchdogPid} has ${children.length} children, expected the server alone`);
-  return Number(children[0]);
 }
 
 /** How the lane's items are kept: read from the database the API opens (openDatabase, the same settings). */
@@ -185,14 +178,14 @@ async function startLaneSystem(ctx: BenchContext, label: string, lane: { partiti
       durability: `${laneDurability}; Temporal dev server ${lane.serverFile ? 'on a SQLite file (WAL, synchronous=NORMAL)' : 'in memory'}`,
       enqueue: (id, signal) => postAccepted(itemsUrl, item(id), signal, apiKey),
       deliveries: () => readLaneDeliveries(mailbox),
-      pid: (kind) => (kind === 'server' ? serverPid(temporal!.process.pid!) : current(kind)!.pid),
+      pid: (kind) => (kind === 'server' ? devServerPid(temporal!) : current(kind)!.pid),
       async kill(kind) {
         if (kind === 'server') {
           // SIGKILL the server itself; its watchdog (platform/dev-server-watchdog.ts) then exits the
           // way the server did, so the watchdog's end names the signal that killed the server.
           const watchdog = temporal!.process;
           const exited = new Promise<void>((resolve) => (watchdog.exitCode !== null || watchdog.signalCode !== null ? resolve() : watchdog.once('exit', () => resolve())));
-          process.kill(serverPid(watchdog.pid!), 'SIGKILL');
+          process.kill(devServerPid(temporal!), 'SIGKILL');
           await exited;
           await temporal!.stop(); // closes the harness's own connection to it
           return watchdog.signalCode;
@@ -217,7 +210,7 @@ async function startLaneSystem(ctx: BenchContext, label: string, lane: { partiti
       deliveries: () => ({ byId: byRecipient(mailbox), unexpected: 0 }),
       deliveredCount: () => (fs.existsSync(mailbox) ? fs.readdirSync(mailbox).filter((n) => n.endsWith('.eml')).length : 0),
       processes: () => [
-        { name: 'temporal dev server', pid: temporal!.process.pid! },
+        { name: 'temporal dev server', pid: devServerPid(temporal!) },
         ...(api ? [{ name: 'Conveyor API', pid: api.pid }] : []),
         ...(worker ? [{ name: 'worker', pid: worker.pid }] : []),
       ],

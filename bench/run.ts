@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureTemporalBinaries, TEMPORAL_CLI, TEMPORAL_TEST_SERVER } from '../platform/temporal-binaries';
 import { openLoop, saturated } from './lib/load';
 import { measureEndToEnd, waitDelivered, withoutSendTimes } from './lib/end-to-end';
-import { installCleanup, phaseMeter, round, sampleProc, startChild, type ProcUsage } from './lib/procs';
+import { devServerPid, installCleanup, phaseMeter, round, sampleProc, startChild, type ProcUsage } from './lib/procs';
 import { installTemporalRuntime } from '../worker/worker';
 import { writeReport } from './report';
 import { BARE_TASK_QUEUE, bareWelcomeStart, createBenchContext, startApiOnly, startSystem, startTemporal, type BenchContext, type SystemName } from './systems';
@@ -75,7 +75,7 @@ async function enqueueScenario(ctx: BenchContext) {
   try {
     for (const rate of params.enqueueRates) {
       const durationMs = params.enqueueStepSeconds * 1000;
-      const meter = phaseMeter([{ name: 'temporal dev server', pid: temporal.process.pid! }, { name: 'Conveyor API', pid: sys.apiPid }, { name: 'harness (load + bare client)', pid: process.pid }]);
+      const meter = phaseMeter([{ name: 'temporal dev server', pid: devServerPid(temporal) }, { name: 'Conveyor API', pid: sys.apiPid }, { name: 'harness (load + bare client)', pid: process.pid }]);
       const runApi = () => openLoop({ rate, durationMs, fire: (i, signal) => sys.enqueue(`api-${rate}-${i}`, signal) });
       const runBare = () => openLoop({ rate, durationMs, fire: (i, signal) => bareWelcomeStart(temporal.client, BARE_TASK_QUEUE, `bare-${rate}-${i}`, signal).then(() => undefined) });
       // Alternate which goes first: the server slows as started workflows pile up, and neither side should always get the fresher server.

@@ -20,7 +20,7 @@ import { workflowBundleOptions } from '../worker/worker';
 import { CorrelationIdKey } from '../platform/temporal-keys';
 import { welcomeEmailWorkflowId, type WelcomeEmailInput } from '../workflows/welcome-email/definition';
 import { getOk, nowMs, postJson } from './lib/load';
-import { startChild, startNodeChild, track, type Child } from './lib/procs';
+import { devServerPid, startChild, startNodeChild, track, type Child } from './lib/procs';
 
 /** `bullmq-aof`: BullMQ on a Redis with `appendonly yes` + `appendfsync everysec` (at most ~1 s of acknowledged jobs lost on a crash). */
 export type SystemName = 'floor' | 'conveyor' | 'bullmq' | 'bullmq-aof';
@@ -219,7 +219,7 @@ export async function startSystem(name: SystemName, ctx: BenchContext, label: st
     if (!isBullmq(name)) {
       const temporal = await startTemporal(ctx, `${label}-${name}`, variant.server);
       stops.push(() => temporal.stop());
-      procs.push({ name: 'temporal dev server', pid: temporal.process.pid! });
+      procs.push({ name: 'temporal dev server', pid: devServerPid(temporal) });
       const sink = name !== 'floor' ? await startSink(path.join(dir, 'mailbox')) : undefined;
       if (sink) stops.push(() => sink.close());
       const env: NodeJS.ProcessEnv = {

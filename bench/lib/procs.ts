@@ -95,6 +95,17 @@ export function startNodeChild(script: string, env: NodeJS.ProcessEnv, logFile?:
 
 // ---- /proc ----
 
+/**
+ * The Temporal server's own pid: startDevServer runs it under a watchdog (its only child), and
+ * the watchdog's CPU is not the server's.
+ */
+export function devServerPid(server: { process: { pid?: number } }): number {
+  const watchdog = server.process.pid!;
+  const children = fs.readFileSync(`/proc/${watchdog}/task/${watchdog}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  if (children.length !== 1) throw new Error(`dev-server watchdog ${watchdog} has ${children.length} children, expected the server alone`);
+  return Number(children[0]);
+}
+
 const CLOCK_TICKS = 100; // USER_HZ on Linux x86-64 and arm64
 
 export interface ProcSample {

@@ -298,6 +298,7 @@ describe.each(testDatabases())('%s', (_name, target) => {
     // A's consumer group included: B's seek to 0 moved B's own instance, A's re-read nothing.
     expect(await stateOfA()).toEqual(before);
     expect(before.revenueReplayed).toBe(0);
+    console.info(`route × tenant matrix: ${results.length} routes with tenant B's key against tenant A's resources, A's data unchanged`);
     await countsOwnDeposits(tenantA);
   });
 

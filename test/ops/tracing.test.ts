@@ -123,7 +123,8 @@ const httpSpan = (name: string, correlationId: string) =>
 test('one trace from the HTTP request through the workflow to its activities', async () => {
   const userId = uniqueTag('traced');
   const correlationId = `corr-${userId}`;
-  const res = await postJson(`${d.url}/v1/welcome-emails`, { userId, email: `${userId}@example.com`, name: 'Tess' }, { 'X-Correlation-Id': correlationId });
+  const email = `${userId}@example.com`;
+  const res = await postJson(`${d.url}/v1/welcome-emails`, { userId, email, name: 'Tess' }, { 'X-Correlation-Id': correlationId });
   expect(res.status).toBe(202);
   const { statusUrl } = await json(res);
   await waitFor('the job to complete', async () => ((await json(await fetch(`${d.url}${statusUrl}`))).status === 'COMPLETED' ? true : undefined));
@@ -132,7 +133,11 @@ test('one trace from the HTTP request through the workflow to its activities', a
   expect(http.parentSpanId).toBeUndefined(); // the root
   expect(http.attributes).toMatchObject({ 'http.route': '/v1/welcome-emails', 'http.response.status_code': 202 });
 
-  const { inTrace: trace, ancestry } = await traceOf(http, (found) => found.filter((s) => s.name === 'RunActivity:sendEmail').length === 2);
+  // Workflow spans leave the worker through sinks, later than the activities' own: wait for both.
+  const { inTrace: trace, ancestry } = await traceOf(
+    http,
+    (found) => found.some((s) => s.name === 'RunWorkflow:welcomeEmail') && found.filter((s) => s.name === 'RunActivity:sendEmail').length === 2,
+  );
   const start = trace.find((s) => s.name === 'StartWorkflow:welcomeEmail')!;
   expect(start.parentSpanId).toBe(http.spanId);
   const run = trace.find((s) => s.name === 'RunWorkflow:welcomeEmail')!;
@@ -143,7 +148,11 @@ test('one trace from the HTTP request through the workflow to its activities', a
     const leaves = trace.filter((s) => s.parentSpanId === activity.spanId).map((s) => s.name);
     expect(leaves).toEqual(expect.arrayContaining(['db SELECT', 'smtp send', 'db INSERT']));
   }
-  expect(trace.filter((s) => s.name === 'smtp send').every((s) => !JSON.stringify(s.attributes).includes('@'))).toBe(true);
+  // No recipient in the spans (the address is PII). Not "no '@'": Jaeger adds its own
+  // '@jaeger@warnings' attribute (clock-skew notes) when a loaded machine delays spans.
+  const smtpAttributes = trace.filter((s) => s.name === 'smtp send').map((s) => JSON.stringify(s.attributes));
+  expect(smtpAttributes.length).toBeGreaterThanOrEqual(2);
+  for (const attributes of smtpAttributes) expect(attributes).not.toContain(email);
 });
 
 test('an order: API → order workflow → its activities → the shipment child → its activities, one trace', async () => {
@@ -164,7 +173,7 @@ test('an order: API → order workflow → its activities → the shipment child
   expect(root.service).toBe(SERVICE);
   const api = 'POST /v1/orders';
   const { inTrace, ancestry } = await traceOf(root, (found) =>
-    ['RunActivity:bookCarrier', 'RunActivity:recordShipped', 'RunActivity:sendEmail'].every((name) => found.some((s) => s.name === name)),
+    ['RunWorkflow:order', 'RunWorkflow:shipment', 'RunActivity:bookCarrier', 'RunActivity:recordShipped', 'RunActivity:sendEmail'].every((name) => found.some((s) => s.name === name)),
   );
   const names = (prefix: string) => inTrace.filter((s) => s.name.startsWith(prefix));
 
