@@ -129,7 +129,7 @@ export function createApp({ config, client, db, logger, mailboxDir }: AppDeps): 
   app.use(schedulesRouter(gateway, jobs, config));
   app.use(webhookEndpointsRouter(db, config));
   app.use(docsRouter({ jobs, allowPrivateNetworks: config.webhooks.allowPrivateNetworks, mailbox: mailboxDir !== undefined }));
-  app.use(lanesRouter(gateway, db, jobs, config, logger));
+  app.use(lanesRouter(gateway, db, jobs, config, logger, { submitLimit: limits.submit }));
   app.use(accountsRouter(db));
   app.use(usersRouter(db));
   app.use(streamsRouter(gateway, db));

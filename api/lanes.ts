@@ -5,7 +5,7 @@
  * workflows are woken; a lost wake only delays (they also look on a timer).
  */
 import { AsyncResource } from 'node:async_hooks';
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Database } from '../db/database';
 import {
@@ -146,8 +146,16 @@ export function createLaneWaker(gateway: TemporalGateway, logger: Logger, interv
   };
 }
 
-export function lanesRouter(gateway: TemporalGateway, db: Database, jobs: JobDeclaration[], config: Config, logger: Logger): Router {
+export function lanesRouter(
+  gateway: TemporalGateway,
+  db: Database,
+  jobs: JobDeclaration[],
+  config: Config,
+  logger: Logger,
+  { submitLimit }: { submitLimit?: RequestHandler } = {},
+): Router {
   const router = Router();
+  const limitSubmissions: RequestHandler[] = submitLimit ? [submitLimit] : [];
   const waker = createLaneWaker(gateway, logger);
   const laneJobs = new Map(jobs.filter((job) => job.lane).map((job) => [job.name, job]));
   const jobPath = z.object({ jobType: z.string().max(100) });
@@ -175,9 +183,10 @@ export function lanesRouter(gateway: TemporalGateway, db: Database, jobs: JobDec
   /**
    * `{ items: [{ key, input }, …] }` (1 to 1,000) enqueues a batch: 202 with every item's ID, in
    * request order. `{ key, input }` enqueues one: 202 + Location, or 200 with the existing item
-   * when the key was used before.
+   * when the key was used before. Either is one job submission for the submission rate limit: a
+   * batch is how a client sends many items in few requests.
    */
-  router.post('/v1/lanes/:jobType/items', requireScope('jobs:submit'), requireJson, async (req, res) => {
+  router.post('/v1/lanes/:jobType/items', requireScope('jobs:submit'), ...limitSubmissions, requireJson, async (req, res) => {
     const job = laneJobOr404(parseOrThrow(jobPath, req.params, 'path').jobType);
     const schema = schemas.get(job.name)!;
     const correlationId: string = res.locals.correlationId;

@@ -5,3 +5,27 @@ import { jobsDocPath, renderJobsDoc } from '../bin/docs-jobs';
 test('docs/jobs.md lists the registered job types as the registry declares them', () => {
   expect(fs.readFileSync(jobsDocPath, 'utf8')).toBe(renderJobsDoc());
 });
+
+/** The routes that answer without credentials (api/app.ts); every other example must show the key. */
+const CONVEYOR_API_HOSTS = ['127.0.0.1:3000', 'localhost:3000', 'conveyor-api.example.com'];
+const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json', '/docs', '/metrics'];
+
+/** Each `curl` command of a Markdown file, its continuation lines joined. */
+function curlCommands(markdown: string): string[] {
+  return markdown
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('curl '));
+}
+
+test.each(['README.md', ...fs.readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)])('every curl example in %s to an authenticated route sends credentials', (file) => {
+  const missing = curlCommands(fs.readFileSync(file, 'utf8')).filter((cmd) => {
+    const url = /https?:\/\/[^\s'"]+/.exec(cmd)?.[0];
+    if (!url) return false;
+    const { host, pathname: path } = new URL(url.replace(/…/g, 'x'));
+    // Other services' examples (Jaeger, Prometheus, the Web UI) are not Conveyor's API.
+    return CONVEYOR_API_HOSTS.includes(host) && !PUBLIC_PATHS.some((p) => path === p || path.startsWith(`${p}/`)) && !/-H ["']Authorization: Bearer /i.test(cmd);
+  });
+  expect(missing).toEqual([]);
+});

@@ -5,6 +5,7 @@
  * two API processes. The key check's own cost is measured in bench/auth-cost.ts.
  */
 import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { createApiKey } from '../../db/api-keys';
 import { json, startTestApi, uniqueTag } from '../support/env';
@@ -130,6 +131,29 @@ describe.each(testDatabases())('rate limits (%s)', (_name, target) => {
     expect(b.headers.get('ratelimit-policy')).toBe('"key";q=4;w=1, "key-burst";q=2;w=10, "submit";q=1;w=1');
     expect(b.headers.get("ratelimit")).toMatch(/^"key";r=\d+;t=1, "submit";r=0;t=\d+$/);
     expect(b.headers.get('retry-after')).toBe('1');
+  });
+
+  test("the lane's enqueue is a job submission too: a batch counts once, and a refused batch commits nothing", async () => {
+    const key = await newKey();
+    const enqueue = (keys: string[]) =>
+      fetch(`${d.url}/v1/lanes/notification-email/items`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ items: keys.map((k) => ({ key: k, input: { userId: 'u-rl' } })) }),
+      });
+    const [first, second] = [[uniqueTag('n'), uniqueTag('n'), uniqueTag('n')], [uniqueTag('n')]];
+    const a = await enqueue(first);
+    expect(a.status).toBe(202);
+    expect((await json(a)).accepted).toBe(3);
+    expect(a.headers.get('ratelimit-policy')).toBe('"key";q=4;w=1, "key-burst";q=2;w=10, "submit";q=1;w=1');
+    const b = await enqueue(second);
+    expect(b.status).toBe(429);
+    expect(b.headers.get('retry-after')).toBe('1');
+    // As a client would: wait what Retry-After says. The refused item was never committed, so it is new, not a duplicate.
+    await sleep(Number(b.headers.get('retry-after')) * 1000 + 100);
+    const c = await enqueue(second);
+    expect(c.status).toBe(202);
+    expect(await json(c)).toMatchObject({ accepted: 1, duplicates: 0 });
   });
 
   if (_name === 'PostgreSQL') {
