@@ -19,8 +19,9 @@ import type { RateLimits } from './rate-limits';
  * latencies by route, nothing of any tenant's; keep it off the public network, see docs/operations.md).
  */
 export const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json', '/docs', '/metrics'];
+export const isPublicPath = (path: string) => PUBLIC_PATHS.some((p) => path === p || path.startsWith(`${p}/`));
 const isPublic = (req: Request) =>
-  PUBLIC_PATHS.some((p) => req.path === p || req.path.startsWith(`${p}/`)) ||
+  isPublicPath(req.path) ||
   // A browser's CORS preflight never carries credentials; the codec server answers it (api/codec-server.ts).
   (req.method === 'OPTIONS' && req.path.startsWith('/codecs/'));
 

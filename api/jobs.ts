@@ -90,14 +90,13 @@ async function sendMessage(gateway: TemporalGateway, message: MessageRoute<unkno
  * The routes of every registered job type (workflows/registry.ts): its submit route, its own
  * status view, its messages; and GET /v1/jobs/<id> for any job.
  */
-export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], config: Config, { submitLimit }: { submitLimit?: RequestHandler } = {}): Router {
+export function jobsRouter(gateway: TemporalGateway, jobs: JobDeclaration[], config: Config, { submitLimit }: { submitLimit: RequestHandler }): Router {
   const router = Router();
-  const limitSubmissions: RequestHandler[] = submitLimit ? [submitLimit] : [];
 
   for (const job of jobs) {
     const { submit, status } = job;
     if (submit) {
-      router.post(submit.path, requireScope('jobs:submit'), ...limitSubmissions, requireJson, async (req, res) => {
+      router.post(submit.path, requireScope('jobs:submit'), submitLimit, requireJson, async (req, res) => {
         const params = submit.params ? parseOrThrow(submit.params, req.params, 'path') : {};
         const options = startOptionsFrom(req.query);
         const body = parseOrThrow(submit.body, req.body, 'body');

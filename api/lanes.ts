@@ -152,10 +152,9 @@ export function lanesRouter(
   jobs: JobDeclaration[],
   config: Config,
   logger: Logger,
-  { submitLimit }: { submitLimit?: RequestHandler } = {},
+  { submitLimit }: { submitLimit: RequestHandler },
 ): Router {
   const router = Router();
-  const limitSubmissions: RequestHandler[] = submitLimit ? [submitLimit] : [];
   const waker = createLaneWaker(gateway, logger);
   const laneJobs = new Map(jobs.filter((job) => job.lane).map((job) => [job.name, job]));
   const jobPath = z.object({ jobType: z.string().max(100) });
@@ -186,7 +185,7 @@ export function lanesRouter(
    * when the key was used before. Either is one job submission for the submission rate limit: a
    * batch is how a client sends many items in few requests.
    */
-  router.post('/v1/lanes/:jobType/items', requireScope('jobs:submit'), ...limitSubmissions, requireJson, async (req, res) => {
+  router.post('/v1/lanes/:jobType/items', requireScope('jobs:submit'), submitLimit, requireJson, async (req, res) => {
     const job = laneJobOr404(parseOrThrow(jobPath, req.params, 'path').jobType);
     const schema = schemas.get(job.name)!;
     const correlationId: string = res.locals.correlationId;

@@ -1,14 +1,14 @@
 /** Docs that are generated from code must match it: a new job type without `npm run docs:jobs` fails here. */
 import fs from 'node:fs';
+import { isPublicPath } from '../api/auth';
 import { jobsDocPath, renderJobsDoc } from '../bin/docs-jobs';
 
 test('docs/jobs.md lists the registered job types as the registry declares them', () => {
   expect(fs.readFileSync(jobsDocPath, 'utf8')).toBe(renderJobsDoc());
 });
 
-/** The routes that answer without credentials (api/app.ts); every other example must show the key. */
+/** Where the docs' examples reach Conveyor's API; every example there, but for the public routes, must show the key. */
 const CONVEYOR_API_HOSTS = ['127.0.0.1:3000', 'localhost:3000', 'conveyor-api.example.com'];
-const PUBLIC_PATHS = ['/healthz', '/readyz', '/openapi.json', '/docs', '/metrics'];
 
 /** Each `curl` command of a Markdown file, its continuation lines joined. */
 function curlCommands(markdown: string): string[] {
@@ -25,7 +25,7 @@ test.each(['README.md', ...fs.readdirSync('docs').filter((f) => f.endsWith('.md'
     if (!url) return false;
     const { host, pathname: path } = new URL(url.replace(/…/g, 'x'));
     // Other services' examples (Jaeger, Prometheus, the Web UI) are not Conveyor's API.
-    return CONVEYOR_API_HOSTS.includes(host) && !PUBLIC_PATHS.some((p) => path === p || path.startsWith(`${p}/`)) && !/-H ["']Authorization: Bearer /i.test(cmd);
+    return CONVEYOR_API_HOSTS.includes(host) && !isPublicPath(path) && !/-H ["']Authorization: Bearer /i.test(cmd);
   });
   expect(missing).toEqual([]);
 });
